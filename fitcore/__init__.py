@@ -1,0 +1,6 @@
+"""fitcore: the UI-free core of FitLab. Never imports streamlit."""
+
+from fitcore.config import LIMITS, PRESETS, FitConfig
+from fitcore.train import Snapshot, train_iter
+
+__all__ = ["LIMITS", "PRESETS", "FitConfig", "Snapshot", "train_iter"]

@@ -1,0 +1,207 @@
+"""FitConfig: every setting of one run, its limits, presets and the shared-link query form."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Choices for the string fields. Dataset keys match data.DATASETS; "csv" means uploaded points.
+DATASET_KEYS = ("linear", "quadratic", "sine", "cubic", "abs", "step", "bump", "sawtooth", "csv")
+MODELS = ("linear", "poly", "mlp")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "elu", "silu")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+LOSSES = ("mse", "l1", "huber")
+CHOICES = {
+    "dataset": DATASET_KEYS,
+    "model": MODELS,
+    "activation": ACTIVATIONS,
+    "optimizer": OPTIMIZERS,
+    "loss": LOSSES,
+}
+
+# Every size cap, enforced by FitConfig itself so that no widget or link can get past it.
+# (low, high) inclusive. Sizes are chosen so that the largest run stays well under a second of
+# CPU per 1000 steps on one core and a few MB of memory per session.
+LIMITS: dict[str, tuple[float, float]] = {
+    "n_points": (2, 2000),
+    "noise": (0.0, 5.0),
+    "test_fraction": (0.0, 0.5),
+    "seed": (0, 2**31 - 1),
+    "degree": (1, 12),
+    "hidden_layers": (1, 4),  # len(hidden)
+    "width": (1, 128),  # each entry of hidden
+    "lr": (1e-5, 10.0),
+    "momentum": (0.0, 0.99),
+    "weight_decay": (0.0, 1.0),
+    "batch_size": (0, 2000),
+    "steps": (1, 20000),
+    "every": (1, 5000),
+}
+
+# Query parameters that belong to the page, not to a run; from_query() passes over them.
+UI_PARAMS = ("preset", "lang", "speed", "autoplay", "hide")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """All settings of one run; equal configs give bit-identical runs."""
+
+    dataset: str = "quadratic"  # key of data.DATASETS, or "csv" for uploaded points
+    n_points: int = 200  # points on [-1, 1], the blog's linspace(-1, 1, 200)
+    noise: float = 0.2  # amplitude of the blog's noise: noise * U[0, 1)
+    test_fraction: float = 0.0  # share of points held out for the test loss
+    seed: int = 0  # seeds the run's torch.Generator: data, initial weights, minibatches
+    model: str = "mlp"  # linear (w x + b), poly (degree d), mlp
+    degree: int = 3  # polynomial degree, for model="poly"
+    hidden: tuple[int, ...] = (10,)  # MLP hidden widths; the blog's 1-10-1 network is (10,)
+    activation: str = "relu"  # MLP nonlinearity
+    optimizer: str = "sgd"  # sgd, adam, adamw, rmsprop, adagrad
+    lr: float = 0.05  # learning rate; the blog's 0.05
+    momentum: float = 0.0  # for sgd and rmsprop
+    weight_decay: float = 0.0  # L2 penalty added by the optimizer
+    batch_size: int = 0  # 0 = full batch (the blog); else minibatches drawn from the generator
+    loss: str = "mse"  # mse, l1, huber
+    steps: int = 5000  # optimizer updates
+    every: int = 100  # snapshot cadence; the blog's `step % 100 == 0`
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _check_field(f.name, getattr(self, f.name))
+
+    def to_query(self) -> dict[str, str]:
+        """The fields that differ from the defaults, as query-string values."""
+        default = FitConfig()
+        return {
+            f.name: _format(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        }
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str | list[str]]) -> tuple[FitConfig, list[str]]:
+        """A config from query parameters, and one warning per value that could not be used.
+
+        Never raises: an unknown key is ignored, a malformed value falls back to the default
+        and a value outside LIMITS is clamped; each adds a warning naming the parameter.
+        """
+        warnings: list[str] = []
+        preset = _last(query.get("preset"))
+        base = PRESETS.get(preset) if preset is not None else None
+        if preset is not None and base is None:
+            warnings.append(f"preset={_show(preset)}: unknown preset, using the defaults")
+        base = base or FitConfig()
+        hints = typing.get_type_hints(cls)
+        values = {}
+        for key, raw in query.items():
+            if key in UI_PARAMS:
+                continue
+            if key not in hints:
+                warnings.append(f"{_show(key)}: unknown parameter, ignored")
+                continue
+            text = _last(raw)
+            if isinstance(raw, list) and len(raw) > 1:
+                warnings.append(f"{key}: given {len(raw)} times, using the last ({_show(text)})")
+            fallback = getattr(base, key)
+            try:
+                value = _parse(hints[key], text)
+            except ValueError:
+                warnings.append(
+                    f"{key}={_show(text)}: not a valid value, using {_format(fallback)}"
+                )
+                continue
+            fixed = _fix(key, value, fallback)
+            if fixed != value:
+                warnings.append(f"{key}={_show(text)}: out of range, using {_format(fixed)}")
+            values[key] = fixed
+        cfg = dataclasses.replace(base, **values)
+        return cfg, warnings
+
+
+def _check_field(name: str, value: object) -> None:
+    """Raise ValueError naming the field and what it accepts when `value` is not allowed."""
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}; got {value!r}")
+        return
+    if name == "hidden":
+        lo, hi = LIMITS["hidden_layers"]
+        wlo, whi = LIMITS["width"]
+        if not isinstance(value, tuple) or not lo <= len(value) <= hi:
+            raise ValueError(f"hidden must be {lo} to {hi} layer widths; got {value!r}")
+        for w in value:
+            if isinstance(w, bool) or not isinstance(w, int) or not wlo <= w <= whi:
+                raise ValueError(f"hidden widths must be whole numbers {wlo}-{whi}; got {value!r}")
+        return
+    lo, hi = LIMITS[name]
+    if isinstance(lo, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be a whole number; got {value!r}")
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo} and {hi}; got {value!r}")
+
+
+def _fix(name: str, value: object, fallback: object) -> object:
+    """`value` clamped into LIMITS, or `fallback` when it is not one of the choices."""
+    if name in CHOICES:
+        return value if value in CHOICES[name] else fallback
+    if name == "hidden":
+        lo, hi = LIMITS["hidden_layers"]
+        wlo, whi = LIMITS["width"]
+        widths = value[:hi] if len(value) >= lo else fallback
+        return tuple(min(max(w, wlo), whi) for w in widths)
+    lo, hi = LIMITS[name]
+    return type(lo)(min(max(value, lo), hi))
+
+
+def _parse(hint: object, text: str) -> object:
+    """Parse one query value to the field's type; ValueError when it is not of that type."""
+    if hint is str:
+        return text
+    if hint is int:
+        number = float(text)
+        if not number.is_integer():
+            raise ValueError(text)
+        return int(number)
+    if hint is float:
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(text)
+        return number
+    if typing.get_origin(hint) is tuple:
+        return tuple(_parse(int, part) for part in text.split(",") if part.strip())
+    raise ValueError(f"no parser for {hint}")
+
+
+def _format(value: object) -> str:
+    """The query-string form of a field value: repr for floats so that it round-trips."""
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _last(raw: str | list[str] | None) -> str | None:
+    if isinstance(raw, list):
+        return raw[-1] if raw else ""
+    return raw
+
+
+def _show(text: str | None, limit: int = 40) -> str:
+    """A user-supplied value shortened for a message (it is shown as text, never as HTML)."""
+    text = "" if text is None else str(text)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+PRESETS: types.MappingProxyType[str, FitConfig] = types.MappingProxyType(
+    {
+        # The blog's first script: y = 2x + 0.5·U + 5, 100 steps, printed every 20.
+        "blog-linear": FitConfig(dataset="linear", noise=0.5, steps=100, every=20),
+        # The blog's second script: y = x² + 0.2·U, 5000 steps, printed every 100.
+        "blog-quadratic": FitConfig(dataset="quadratic", noise=0.2, steps=5000, every=100),
+    }
+)

@@ -1,0 +1,148 @@
+"""Datasets: pure functions of x and the run's generator, the train/test split, and CSV upload."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from fitcore.config import FitConfig
+
+Dataset = Callable[[torch.Tensor, float, "torch.Generator | None"], torch.Tensor]
+
+
+def _noise(x: torch.Tensor, noise: float, g: torch.Generator | None) -> torch.Tensor:
+    """The blog's noise, noise * U[0, 1) drawn from `g`; zeros for the clean curve (g=None)."""
+    if g is None:
+        return torch.zeros_like(x)
+    return noise * torch.rand(x.shape, generator=g)
+
+
+# Each generator is written in the blog's operation order so that its floats match bit for bit:
+# the blog's `2*x + 0.5*torch.rand(x.size()) + 5` adds the noise before the constant.
+def linear(x, noise, g):
+    return 2 * x + _noise(x, noise, g) + 5
+
+
+def quadratic(x, noise, g):
+    return x**2 + _noise(x, noise, g)
+
+
+def sine(x, noise, g):
+    return torch.sin(math.pi * x) + _noise(x, noise, g)
+
+
+def cubic(x, noise, g):
+    return x**3 - 0.5 * x + _noise(x, noise, g)
+
+
+def absolute(x, noise, g):
+    return x.abs() + _noise(x, noise, g)
+
+
+def step(x, noise, g):
+    return (x > 0).to(x.dtype) + _noise(x, noise, g)
+
+
+def bump(x, noise, g):
+    return torch.exp(-((x / 0.3) ** 2)) + _noise(x, noise, g)
+
+
+def sawtooth(x, noise, g):
+    return 2 * ((x + 1) * 1.5 % 1.0) - 1 + _noise(x, noise, g)
+
+
+DATASETS: dict[str, Dataset] = {
+    "linear": linear,
+    "quadratic": quadratic,
+    "sine": sine,
+    "cubic": cubic,
+    "abs": absolute,
+    "step": step,
+    "bump": bump,
+    "sawtooth": sawtooth,
+}
+
+# One line each for the gallery; i18n carries the translations under the same keys.
+DESCRIPTIONS = {
+    "linear": "y = 2x + 5 + noise: the blog's first example; a straight line is enough.",
+    "quadratic": "y = x² + noise: the blog's second example; a line cannot bend, a network can.",
+    "sine": "y = sin(πx) + noise: one full wave; needs several hinges or a smooth activation.",
+    "cubic": "y = x³ − 0.5x + noise: an S-shape with two turns.",
+    "abs": "y = |x| + noise: one sharp corner, exactly one ReLU hinge.",
+    "step": "y = [x > 0] + noise: a jump that smooth models can only approximate.",
+    "bump": "y = exp(−(x/0.3)²) + noise: a narrow bump in the middle.",
+    "sawtooth": "a sawtooth with three teeth: hard for small networks.",
+}
+
+
+@dataclass(frozen=True)
+class Data:
+    """Training and test points, each of shape (n, 1), in the units the model trains in.
+
+    Uploaded points are scaled to x in [-1, 1] and y with zero mean and unit spread so that
+    the same learning rates work for any units; `x_shift`, `x_scale`, `y_shift`, `y_scale`
+    map back: x_original = x * x_scale + x_shift. Generated data is left as is (scale 1).
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    x_shift: float = 0.0
+    x_scale: float = 1.0
+    y_shift: float = 0.0
+    y_scale: float = 1.0
+
+    def grid(self, n: int = 201, margin: float = 0.15) -> torch.Tensor:
+        """Dense x grid (n, 1) over all points, reaching `margin` of the span beyond each side."""
+        x = torch.cat([self.x_train, self.x_test])
+        lo, hi = float(x.min()), float(x.max())
+        pad = margin * ((hi - lo) or 1.0)
+        return torch.linspace(lo - pad, hi + pad, n).unsqueeze(1)
+
+
+def make_data(cfg: FitConfig, points: pd.DataFrame | None = None, g: torch.Generator | None = None):
+    """The run's points: drawn from DATASETS[cfg.dataset] with `g`, or `points` (columns x, y).
+
+    Draws happen in the blog's order (noise first), then the test split, from the same
+    generator, so a run seeded like the blog's script sees the same data.
+    """
+    if g is None:
+        g = torch.Generator().manual_seed(cfg.seed)
+    scale = {}
+    if points is not None:
+        x, y, scale = _scaled(points)
+    else:
+        if cfg.dataset not in DATASETS:
+            raise ValueError(f"dataset {cfg.dataset!r} needs uploaded points")
+        x = torch.linspace(-1, 1, cfg.n_points).unsqueeze(1)
+        y = DATASETS[cfg.dataset](x, cfg.noise, g)
+    n = len(x)
+    n_test = 0
+    if cfg.test_fraction > 0 and n >= 2:
+        n_test = min(max(round(n * cfg.test_fraction), 1), n - 1)
+    if n_test == 0:
+        empty = x[:0]
+        return Data(x, y, empty, y[:0], **scale)
+    order = torch.randperm(n, generator=g)
+    test, train = order[:n_test].sort().values, order[n_test:].sort().values
+    return Data(x[train], y[train], x[test], y[test], **scale)
+
+
+def _scaled(points: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+    """Uploaded points as float32 tensors (n, 1) scaled for training, sorted by x."""
+    pts = points.sort_values("x", kind="stable")
+    x = torch.tensor(pts["x"].to_numpy(dtype="float64"))
+    y = torch.tensor(pts["y"].to_numpy(dtype="float64"))
+    x_shift = float((x.max() + x.min()) / 2)
+    x_scale = float((x.max() - x.min()) / 2) or 1.0
+    y_shift = float(y.mean())
+    y_scale = float(y.std()) if len(y) > 1 else 0.0
+    y_scale = y_scale if y_scale > 0 and math.isfinite(y_scale) else 1.0
+    xs = ((x - x_shift) / x_scale).float().unsqueeze(1)
+    ys = ((y - y_shift) / y_scale).float().unsqueeze(1)
+    return xs, ys, dict(x_shift=x_shift, x_scale=x_scale, y_shift=y_shift, y_scale=y_scale)

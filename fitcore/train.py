@@ -1,0 +1,154 @@
+"""train_iter: gradient descent as a generator of snapshots; pausing is not pulling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+from torch import nn
+
+from fitcore.config import FitConfig
+from fitcore.data import Data, make_data
+from fitcore.models import build_model, poly_coefficients
+
+LOSSES = {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state of a run after `step` optimizer updates."""
+
+    step: int  # optimizer updates done so far
+    train_loss: float  # cfg.loss over all training points, parameters after `step` updates
+    test_loss: float | None  # same on the held-out points; None without a test split
+    curve: pd.DataFrame  # columns x, y_hat: the model on a dense grid, in the data's units
+    params: dict[str, float]  # w, b (linear); c0..cd (poly); {} (mlp)
+    grad_norm: float  # L2 norm of the gradient the next update uses
+    diverged: bool = False  # True on the last snapshot when the loss became NaN or inf
+    units: pd.DataFrame | None = field(default=None, repr=False)  # MLP: x, unit, y (see below)
+
+
+def make_optimizer(cfg: FitConfig, params) -> torch.optim.Optimizer:
+    """The torch optimizer that cfg names, with its learning rate, momentum and weight decay."""
+    wd = cfg.weight_decay
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=wd)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=wd)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
+    return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=wd)
+
+
+def train_iter(cfg: FitConfig, data: pd.DataFrame | None = None) -> Iterator[Snapshot]:
+    """Snapshots at step 0, after every `cfg.every` updates, and after the last update.
+
+    All randomness comes from one generator seeded with cfg.seed, in the blog's order:
+    data noise, test split, initial weights, then minibatch draws during training.
+    `data` (columns x, y) replaces the generated points, e.g. an uploaded CSV.
+    """
+    g = torch.Generator().manual_seed(cfg.seed)
+    d = make_data(cfg, data, g)
+    model = build_model(cfg, g)
+    opt = make_optimizer(cfg, model.parameters())
+    loss_fn = LOSSES[cfg.loss]()
+    x, y = d.x_train, d.y_train
+    n = len(x)
+    batch = min(cfg.batch_size, n) if cfg.batch_size > 0 else 0
+    grid = d.grid()
+
+    for step in range(cfg.steps + 1):
+        xb, yb = x, y
+        if batch:
+            idx = torch.randint(n, (batch,), generator=g)
+            xb, yb = x[idx], y[idx]
+        # forward
+        loss = loss_fn(model(xb), yb)
+        # backward
+        opt.zero_grad()
+        loss.backward()
+        diverged = not math.isfinite(loss.item())
+        if diverged or step % cfg.every == 0 or step == cfg.steps:
+            full = loss.item() if not batch else _loss(model, loss_fn, x, y)
+            yield _snapshot(cfg, d, model, loss_fn, grid, step, full, diverged)
+            if diverged or not math.isfinite(full):
+                return
+        if step == cfg.steps:
+            return
+        # update
+        opt.step()
+
+
+def _loss(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    with torch.no_grad():
+        return loss_fn(model(x), y).item()
+
+
+def _snapshot(cfg, d: Data, model, loss_fn, grid, step, train_loss, diverged) -> Snapshot:
+    """Everything the page draws for one step, computed without touching the gradients."""
+    diverged = diverged or not math.isfinite(train_loss)
+    with torch.no_grad():
+        y_hat = model(grid)
+        test_loss = loss_fn(model(d.x_test), d.y_test).item() if len(d.x_test) else None
+        grads = [p.grad.reshape(-1) for p in model.parameters() if p.grad is not None]
+        grad_norm = torch.cat(grads).norm().item() if grads else 0.0
+        curve = pd.DataFrame(
+            {
+                "x": (grid[:, 0] * d.x_scale + d.x_shift).numpy(),
+                "y_hat": (y_hat[:, 0] * d.y_scale + d.y_shift).numpy(),
+            }
+        )
+        units = _units(model, grid, d) if cfg.model == "mlp" else None
+    return Snapshot(
+        step=step,
+        train_loss=train_loss,
+        test_loss=test_loss,
+        curve=curve,
+        params=_params(cfg, model, d),
+        grad_norm=grad_norm,
+        diverged=diverged,
+        units=units,
+    )
+
+
+def _params(cfg: FitConfig, model: nn.Module, d: Data) -> dict[str, float]:
+    """w, b or c0..cd in the data's own units (undoing the scaling of uploaded points)."""
+    if cfg.model == "mlp":
+        return {}
+    last = model[-1]
+    w = last.weight.detach().double().numpy()[0]
+    b = float(last.bias.detach())
+    if cfg.model == "linear":
+        coef = [b - w[0] * d.x_shift / d.x_scale, w[0] / d.x_scale]
+    else:
+        coef = list(poly_coefficients(w, b, d.x_shift, d.x_scale))
+        coef += [0.0] * (cfg.degree + 1 - len(coef))
+    coef = [c * d.y_scale for c in coef]
+    coef[0] += d.y_shift
+    if cfg.model == "linear":
+        return {"w": float(coef[1]), "b": float(coef[0])}
+    return {f"c{k}": float(c) for k, c in enumerate(coef)}
+
+
+def _units(model: nn.Sequential, grid: torch.Tensor, d: Data) -> pd.DataFrame:
+    """Each last-hidden-unit's contribution w_j·h_j(x) to the output, long form (x, unit, y).
+
+    The output is bias + the sum of these curves, so a ReLU fit is visibly a sum of hinges.
+    Contributions are in the data's y units (times y_scale; the bias carries the shift).
+    """
+    h = model[:-1](grid)  # (n, width): activations of the last hidden layer
+    contrib = h * model[-1].weight[0] * d.y_scale  # (n, width)
+    width = contrib.shape[1]
+    xs = (grid[:, 0] * d.x_scale + d.x_shift).numpy()
+    return pd.DataFrame(
+        {
+            "x": torch.tensor(xs).repeat(width).numpy(),
+            "unit": torch.arange(width).repeat_interleave(len(xs)).numpy(),
+            "y": contrib.T.reshape(-1).numpy(),
+        }
+    )
