@@ -1,0 +1,365 @@
+"""Altair charts from pandas DataFrames: the fit, the loss history and the loss landscape.
+
+Views take data, not models: every builder takes DataFrames and returns an Altair chart, so it
+can be tested with `chart.to_dict()` and no server. All text comes in through `labels` (keys in
+DEFAULT_LABELS) because the page is bilingual.
+
+Per-frame redraws must change only data: each builder gives its layers fixed names and a fixed
+order, and which layers exist depends only on which optional inputs are given (constant during
+a run), never on the values in them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        # fit_chart
+        "fit_title": "Data and fitted curve",  # "" for no title
+        "x": "x",  # x axis
+        "y": "y",  # y axis
+        "train": "training points",  # points with split == "train"
+        "test": "test points",  # split == "test"
+        "added": "added points",  # split == "added": points the student clicked in
+        "model": "model",  # the network's curve y_hat
+        "truth": "true function",  # the generating function without noise
+        "reference": "least squares",  # closed-form fit (fit_chart) and its loss (loss_chart)
+        "units": "hidden units",  # each hidden unit's contribution w_j·h_j(x)
+        # loss_chart
+        "loss_title": "Loss",
+        "step": "step",  # x axis: optimizer updates
+        "loss": "loss",  # y axis; also the landscape's colour legend
+        "loss_train": "train",  # history.series == "train"; other series names pass through
+        "loss_test": "test",  # history.series == "test"
+        # landscape_chart
+        "landscape_title": "Loss landscape",
+        "w": "w (slope)",
+        "b": "b (intercept)",
+        "path": "descent path",
+        "current": "current",
+        "minimum": "least-squares minimum",
+    }
+)
+LABEL_KEYS: tuple[str, ...] = tuple(DEFAULT_LABELS)
+
+# matplotlib's tab10, so the page looks like the blog: blue points, a red model line (lw=3).
+COLOURS: Mapping[str, str] = MappingProxyType(
+    {
+        "train": "#1f77b4",
+        "test": "#ff7f0e",
+        "added": "#9467bd",
+        "model": "#d62728",
+        "truth": "#7f7f7f",
+        "reference": "#2ca02c",
+        "units": "#c49c94",  # pale rather than transparent: a legend copies a layer's opacity
+    }
+)
+SPLITS = ("train", "test", "added")
+RACE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+LOG_FLOOR = 1e-12  # landscape losses below this are drawn at it (an exact fit has loss 0)
+
+
+def fit_chart(
+    points: pd.DataFrame,
+    curve: pd.DataFrame,
+    *,
+    truth: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
+    units: pd.DataFrame | None = None,
+    x_domain: Sequence[float],
+    y_domain: Sequence[float],
+    labels: Mapping[str, str] = DEFAULT_LABELS,
+    selectable: bool = False,
+    height: int = 360,
+) -> alt.LayerChart:
+    """The data as a scatter with the model's curve over it, on fixed axes.
+
+    points: x, y, split ("train" | "test" | "added"), optionally id (what a click selects).
+    curve: x, y_hat. truth, reference: x, y. units: x, unit, y (one line per unit).
+    Layers, bottom to top, those given: units, truth, reference, model, points.
+    selectable: add the point selection `picked` (by `id` when points has it) for
+    `st.altair_chart(on_select="rerun")`; give that chart a `key` so its identity does not
+    follow the data, which changes every frame.
+    """
+    text = _labels(labels)
+    _require(points, ("x", "y", "split"), "points")
+    _require(curve, ("x", "y_hat"), "curve")
+    unknown = set(points["split"].unique()) - set(SPLITS)
+    if unknown:
+        raise ValueError(f"points.split must be one of {SPLITS}; got {sorted(unknown)}")
+    x_scale = alt.Scale(domain=_domain(x_domain, "x_domain"), nice=False)
+    y_scale = alt.Scale(domain=_domain(y_domain, "y_domain"), nice=False)
+
+    # One colour scale, declared on the points with every series in its domain, so the legend
+    # lists points and lines together; a shape scale on the same field draws the lines'
+    # entries as strokes. Lines then need no colour encoding, just their mark's colour, except
+    # the model's: one line through the scale makes the legend stroke its symbols, not only
+    # fill them (a stroke symbol has no fill). Fewer encodings = less schema validation.
+    keys = [
+        *SPLITS,
+        "model",
+        *(["truth"] if truth is not None else []),
+        *(["reference"] if reference is not None else []),
+        *(["units"] if units is not None else []),
+    ]
+    domain = [text[k] for k in keys]
+    if len(set(domain)) != len(domain):
+        raise ValueError(f"fit_chart labels must differ from each other; got {domain}")
+    colour_scale = alt.Scale(domain=domain, range=[COLOURS[k] for k in keys])
+    shape_scale = alt.Scale(
+        domain=domain, range=["circle", "circle", "diamond"] + ["stroke"] * (len(keys) - 3)
+    )
+    legend = alt.Legend(title=None, orient="bottom", symbolStrokeWidth=2)
+
+    def line(df: pd.DataFrame, name: str, **mark) -> alt.Chart:
+        _require(df, ("x", "y"), name)
+        return alt.Chart(df, name=name).mark_line(clip=True, color=COLOURS[name], **mark)
+
+    layers = []
+    if units is not None:
+        _require(units, ("unit",), "units")
+        layers.append(line(units, "units", strokeWidth=1).encode(detail="unit:N"))
+    if truth is not None:
+        layers.append(line(truth, "truth", strokeWidth=1.5))
+    if reference is not None:
+        layers.append(line(reference, "reference", strokeWidth=2, strokeDash=[6, 4]))
+    # y_hat is renamed so that every layer shares the chart-level x and y encodings.
+    model = line(curve.rename(columns={"y_hat": "y"}), "model", strokeWidth=3)
+    layers.append(model.encode(color=alt.Color(datum=text["model"])))
+
+    points = points.assign(series=points["split"].map({k: text[k] for k in SPLITS}))
+    picked, size = None, {}
+    if selectable:
+        fields = ["id"] if "id" in points.columns else alt.Undefined
+        picked = alt.selection_point(name="picked", fields=fields, on="click")
+        size = {"size": alt.when(picked, empty=False).then(alt.value(150)).otherwise(alt.value(40))}
+    scatter = (
+        alt.Chart(points, name="points")
+        .mark_point(clip=True, filled=True, opacity=0.7)
+        .encode(
+            color=alt.Color("series:N", scale=colour_scale, legend=legend),
+            shape=alt.Shape("series:N", scale=shape_scale, legend=legend),
+            tooltip=[
+                alt.Tooltip("x:Q", format=".3f", title=text["x"]),
+                alt.Tooltip("y:Q", format=".3f", title=text["y"]),
+            ],
+            **size,
+        )
+    )
+    layers.append(scatter.add_params(picked) if picked is not None else scatter)
+    encoding = alt.FacetedEncoding(
+        x=alt.X("x:Q", scale=x_scale, title=text["x"]),
+        y=alt.Y("y:Q", scale=y_scale, title=text["y"]),
+    )
+    return alt.layer(*layers, encoding=encoding, **_top(text["fit_title"], height))
+
+
+def loss_chart(
+    history: pd.DataFrame,
+    *,
+    log: bool = True,
+    reference_loss: float | None = None,
+    steps: int | None = None,
+    labels: Mapping[str, str] = DEFAULT_LABELS,
+    height: int = 360,
+) -> alt.LayerChart:
+    """Loss against step, one line per series, with the least-squares optimum as a dashed rule.
+
+    history: step, loss, series ("train", "test" or variant names, which are shown as given).
+    Rows with a non-finite loss are dropped, and on the log scale (log=True) so are rows with
+    loss <= 0: a log axis cannot place them, and one such row would blank the whole chart.
+    steps fixes the x domain to [0, steps] so the axis does not rescale as the run proceeds.
+    Always a LayerChart (lines, then the rule when reference_loss is given).
+    """
+    text = _labels(labels)
+    _require(history, ("step", "loss", "series"), "history")
+    loss = history["loss"].to_numpy(dtype=float)
+    keep = np.isfinite(loss) & (loss > 0) if log else np.isfinite(loss)
+    names = {"train": text["loss_train"], "test": text["loss_test"]}
+    series = history["series"].map(lambda s: names.get(s, s))
+    # The colour domain comes from every row, kept or not, so dropping rows never changes it.
+    domain = list(dict.fromkeys(series))
+    history = history.loc[keep, ["step", "loss"]].assign(series=series[keep])
+
+    known = {text["loss_train"]: COLOURS["train"], text["loss_test"]: COLOURS["test"]}
+    others = iter(c for c in RACE_COLOURS if c not in known.values())
+    colour_range = [known.get(s) or next(others, "#7f7f7f") for s in domain]
+    show_reference = reference_loss is not None and math.isfinite(reference_loss)
+    if show_reference and (reference_loss > 0 or not log):
+        domain.append(text["reference"])
+        colour_range.append(COLOURS["reference"])
+    else:
+        show_reference = False
+    colour_scale = alt.Scale(domain=domain, range=colour_range)
+    legend = alt.Legend(title=None, orient="bottom", symbolType="stroke", symbolStrokeWidth=2)
+
+    x_scale = alt.Scale(domain=[0, steps], nice=False) if steps else alt.Undefined
+    y_scale = alt.Scale(type="log") if log else alt.Scale(type="linear")
+    y_axis = alt.Y("loss:Q", scale=y_scale, title=text["loss"])
+    lines = (
+        alt.Chart(history, name="loss")
+        .mark_line(point=True, clip=True)
+        .encode(
+            x=alt.X("step:Q", scale=x_scale, title=text["step"]),
+            y=y_axis,
+            color=alt.Color("series:N", scale=colour_scale, legend=legend),
+            tooltip=[
+                alt.Tooltip("step:Q", title=text["step"]),
+                alt.Tooltip("loss:Q", format=".4g", title=text["loss"]),
+                alt.Tooltip("series:N", title=None),
+            ],
+        )
+    )
+    layers = [lines]
+    if show_reference:
+        # A one-row table rather than a datum: a layer without data of its own would inherit
+        # the history and draw one rule per row. Its legend entry comes from the lines' colour
+        # scale, whose domain includes it.
+        rule = (
+            alt.Chart(pd.DataFrame({"loss": [float(reference_loss)]}), name="reference")
+            .mark_rule(color=COLOURS["reference"], strokeDash=[6, 4], strokeWidth=1.5)
+            .encode(y=y_axis)
+        )
+        layers.append(rule)
+    return alt.layer(*layers, **_top(text["loss_title"], height))
+
+
+def landscape_chart(
+    grid: pd.DataFrame,
+    path: pd.DataFrame,
+    *,
+    minimum: tuple[float, float] | Mapping[str, float],
+    current: tuple[float, float] | Mapping[str, float] | None = None,
+    labels: Mapping[str, str] = DEFAULT_LABELS,
+    height: int = 360,
+) -> alt.LayerChart:
+    """The loss over (w, b) as a log-coloured heatmap, with the descent path over it.
+
+    grid: w, b, loss on a regular grid (landscape.loss_grid). path: w, b and optionally step
+    (the path is drawn in step order, else in row order); non-finite rows are left out.
+    minimum, current: (w, b) pairs or mappings with keys w and b (like Snapshot.params).
+    Layers: heatmap, path, markers (the minimum, and current when given).
+    """
+    text = _labels(labels)
+    _require(grid, ("w", "b", "loss"), "grid")
+    _require(path, ("w", "b"), "path")
+    ws, bs = np.unique(grid["w"]), np.unique(grid["b"])
+    if len(ws) < 2 or len(bs) < 2:
+        raise ValueError("grid needs at least two distinct w and two distinct b values")
+    # Rect marks need both edges of each cell: half a grid spacing either side of its centre,
+    # plus a little overlap, or anti-aliasing draws hairline seams between the cells.
+    dw, db = (ws[-1] - ws[0]) / (len(ws) - 1), (bs[-1] - bs[0]) / (len(bs) - 1)
+    half_w, half_b = 0.51 * dw, 0.51 * db
+    cells = pd.DataFrame(
+        {
+            "w": grid["w"],
+            "b": grid["b"],
+            "w0": grid["w"] - half_w,
+            "w1": grid["w"] + half_w,
+            "b0": grid["b"] - half_b,
+            "b1": grid["b"] + half_b,
+            "loss": grid["loss"].clip(lower=LOG_FLOOR),
+        }
+    )
+    w_scale = alt.Scale(domain=[ws[0] - dw / 2, ws[-1] + dw / 2], nice=False, zero=False)
+    b_scale = alt.Scale(domain=[bs[0] - db / 2, bs[-1] + db / 2], nice=False, zero=False)
+    w_axis = alt.X("w:Q", scale=w_scale, title=text["w"])
+    b_axis = alt.Y("b:Q", scale=b_scale, title=text["b"])
+    w_tip = alt.Tooltip("w:Q", format=".3f", title=text["w"])
+    b_tip = alt.Tooltip("b:Q", format=".3f", title=text["b"])
+
+    heatmap = (
+        alt.Chart(cells, name="heatmap")
+        .mark_rect(clip=True)
+        .encode(
+            x=alt.X("w0:Q", scale=w_scale, title=text["w"]),
+            x2="w1:Q",
+            y=alt.Y("b0:Q", scale=b_scale, title=text["b"]),
+            y2="b1:Q",
+            fill=alt.Fill(
+                "loss:Q",
+                scale=alt.Scale(type="log", scheme="viridis"),
+                legend=alt.Legend(title=text["loss"]),
+            ),
+            tooltip=[w_tip, b_tip, alt.Tooltip("loss:Q", format=".4g", title=text["loss"])],
+        )
+    )
+    # The heatmap uses `fill`, so path and markers can have a categorical `color` scale of
+    # their own (no resolve needed) and a legend that says which is which.
+    keys = ["path", "minimum", *(["current"] if current is not None else [])]
+    marker_colours = {"path": "#00e5ff", "minimum": "#ff4136", "current": "#ff851b"}
+    marker_shapes = {"path": "stroke", "minimum": "cross", "current": "circle"}
+    marker_scale = alt.Scale(
+        domain=[text[k] for k in keys], range=[marker_colours[k] for k in keys]
+    )
+    shape_scale = alt.Scale(domain=[text[k] for k in keys], range=[marker_shapes[k] for k in keys])
+    marker_legend = alt.Legend(title=None, orient="bottom")
+
+    if "step" not in path.columns:
+        path = path.assign(step=np.arange(len(path)))
+    path = path.loc[np.isfinite(path["w"]) & np.isfinite(path["b"]), ["step", "w", "b"]]
+    descent = (
+        alt.Chart(path, name="path")
+        .mark_line(point=True, clip=True, strokeWidth=2)
+        .encode(
+            x=w_axis,
+            y=b_axis,
+            order="step:Q",
+            color=alt.Color(datum=text["path"]),  # through the markers' scale (shared)
+            tooltip=[alt.Tooltip("step:Q", title=text["step"]), w_tip, b_tip],
+        )
+    )
+    points = [("minimum", minimum), *([("current", current)] if current is not None else [])]
+    markers = (
+        alt.Chart(
+            pd.DataFrame([(text[k], *_wb(wb)) for k, wb in points], columns=["kind", "w", "b"]),
+            name="markers",
+        )
+        .mark_point(clip=True, filled=True, size=200, stroke="black", strokeWidth=0.5, opacity=1)
+        .encode(
+            x=w_axis,
+            y=b_axis,
+            color=alt.Color("kind:N", scale=marker_scale, legend=marker_legend),
+            shape=alt.Shape("kind:N", scale=shape_scale, legend=marker_legend),
+            tooltip=[alt.Tooltip("kind:N", title=None), w_tip, b_tip],
+        )
+    )
+    return alt.layer(heatmap, descent, markers, **_top(text["landscape_title"], height))
+
+
+def _labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """DEFAULT_LABELS overridden by `labels`; keys the charts do not use are ignored."""
+    return {key: labels.get(key, default) for key, default in DEFAULT_LABELS.items()}
+
+
+def _wb(point: tuple[float, float] | Mapping[str, float]) -> tuple[float, float]:
+    if isinstance(point, Mapping):
+        return float(point["w"]), float(point["b"])
+    w, b = point
+    return float(w), float(b)
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} needs columns {list(columns)}; missing {missing}")
+
+
+def _domain(domain: Sequence[float], name: str) -> list[float]:
+    """A fixed axis domain [lo, hi], checked so that a bad one fails here, not in the browser."""
+    lo, hi = (float(v) for v in domain)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} must be two finite numbers, low before high; got {domain}")
+    return [lo, hi]
+
+
+def _top(title: str, height: int) -> dict:
+    """Top-level properties, passed to alt.layer: `.properties()` would deep-copy every layer."""
+    return {"height": height, **({"title": title} if title else {})}

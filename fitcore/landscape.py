@@ -1,0 +1,115 @@
+"""The loss of the linear model ŷ = w·x + b over a grid of (w, b), to draw descent as a path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+LOSS_NAMES = ("mse", "l1", "huber")
+HUBER_DELTA = 1.0  # torch.nn.HuberLoss's default delta, as train.py uses it
+CHUNK = 2_000_000  # residuals held at once (16 MB of float64): n_points can reach 2000
+MARGIN = 0.15  # share of the span added on each side of the path and the minimum
+
+
+def loss_grid(
+    x: torch.Tensor | np.ndarray,
+    y: torch.Tensor | np.ndarray,
+    w_range: Sequence[float],
+    b_range: Sequence[float],
+    n: int = 60,
+    loss: str = "mse",
+) -> pd.DataFrame:
+    """Columns w, b, loss: the loss of w·x + b on (x, y) at n × n evenly spaced (w, b).
+
+    x, y: shape (m, 1) or (m,), torch or numpy, in the units the path's w, b are in.
+    Rows run over b fastest (w[0], b[0]), (w[0], b[1]), ...; computed in float64.
+    """
+    if loss not in LOSS_NAMES:
+        raise ValueError(f"loss must be one of {LOSS_NAMES}; got {loss!r}")
+    if n < 2:
+        raise ValueError(f"n must be at least 2 grid points per axis; got {n}")
+    xs, ys = _flat(x), _flat(y)
+    if len(xs) != len(ys) or len(xs) == 0:
+        raise ValueError(f"x and y need the same, non-zero length; got {len(xs)}, {len(ys)}")
+    w = np.linspace(*_pair(w_range, "w_range"), n)
+    b = np.linspace(*_pair(b_range, "b_range"), n)
+
+    # Residuals r[i, j, k] = w_i x_k + b_j - y_k, a few rows of w at a time to bound memory.
+    rows = max(1, CHUNK // (n * len(xs)))
+    out = np.empty((n, n))
+    for start in range(0, n, rows):
+        wi = w[start : start + rows, None, None]  # (rows, 1, 1)
+        r = wi * xs + (b[None, :, None] - ys)  # (rows, n, m)
+        out[start : start + rows] = _pointwise(r, loss).mean(axis=2)
+    return pd.DataFrame({"w": np.repeat(w, n), "b": np.tile(b, n), "loss": out.reshape(-1)})
+
+
+def ranges(
+    x: torch.Tensor | np.ndarray,
+    y: torch.Tensor | np.ndarray,
+    path_w: Sequence[float],
+    path_b: Sequence[float],
+    margin: float = MARGIN,
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(w_range, b_range) holding the least-squares (w, b) and the whole path, with a margin.
+
+    Each range spans at least the loss bowl's natural width (std(y)/std(x) for w, std(y) for
+    b), so a path that has not moved yet still shows the bowl around it. Non-finite path
+    values (a diverged run) are left out.
+    """
+    xs, ys = _flat(x), _flat(y)
+    w_min, b_min = least_squares_line(xs, ys)
+    sx, sy = float(xs.std()), float(ys.std())
+    sy = sy if sy > 0 else 1.0
+    w_span = sy / sx if sx > 0 else 1.0
+    return (
+        _range([w_min, *path_w], w_span, margin),
+        _range([b_min, *path_b], sy, margin),
+    )
+
+
+def least_squares_line(
+    x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray
+) -> tuple[float, float]:
+    """(w, b) minimising the mean squared error of w·x + b, by numpy's lstsq in float64."""
+    xs, ys = _flat(x), _flat(y)
+    design = np.stack([xs, np.ones_like(xs)], axis=1)  # (m, 2): x, 1
+    (w, b), *_ = np.linalg.lstsq(design, ys, rcond=None)
+    return float(w), float(b)
+
+
+def _pointwise(r: np.ndarray, loss: str) -> np.ndarray:
+    """Each residual's loss, as torch's MSELoss, L1Loss and HuberLoss define it."""
+    if loss == "mse":
+        return r * r
+    a = np.abs(r)
+    if loss == "l1":
+        return a
+    return np.where(a < HUBER_DELTA, 0.5 * a * a, HUBER_DELTA * (a - 0.5 * HUBER_DELTA))
+
+
+def _range(values: Sequence[float], min_span: float, margin: float) -> tuple[float, float]:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo < min_span:
+        mid = (lo + hi) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
+    pad = margin * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def _flat(a: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().double().numpy()
+    return np.asarray(a, dtype=float).reshape(-1)
+
+
+def _pair(r: Sequence[float], name: str) -> tuple[float, float]:
+    lo, hi = (float(v) for v in r)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} must be two finite numbers, low before high; got {r}")
+    return lo, hi

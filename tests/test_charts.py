@@ -1,0 +1,384 @@
+"""fitcore.charts: the Vega-Lite specs the builders produce, read with to_dict() (no server)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+from fitcore.charts import (
+    COLOURS,
+    DEFAULT_LABELS,
+    LABEL_KEYS,
+    fit_chart,
+    landscape_chart,
+    loss_chart,
+)
+
+X_DOMAIN, Y_DOMAIN = (-1.2, 1.2), (-0.5, 1.5)
+OPTIONAL = ("units", "truth", "reference")
+ZH = {"train": "训练数据点", "model": "模型", "x": "横轴", "fit_title": "数据与拟合曲线"}
+
+
+def _points(n: int = 20, with_id: bool = False) -> pd.DataFrame:
+    x = np.linspace(-1, 1, n)
+    split = ["train"] * (n - 4) + ["test"] * 3 + ["added"]
+    points = pd.DataFrame({"x": x, "y": x**2, "split": split})
+    return points.assign(id=range(n)) if with_id else points
+
+
+def _curve(shift: float = 0.0) -> pd.DataFrame:
+    x = np.linspace(-1.2, 1.2, 21)
+    return pd.DataFrame({"x": x, "y_hat": x**2 + shift})
+
+
+def _optional(*names: str, shift: float = 0.0) -> dict[str, pd.DataFrame]:
+    x = np.linspace(-1.2, 1.2, 21)
+    frames = {
+        "truth": pd.DataFrame({"x": x, "y": x**2}),
+        "reference": pd.DataFrame({"x": x, "y": 0.4 + 0 * x}),
+        "units": pd.DataFrame(
+            {"x": np.tile(x, 3), "unit": np.repeat([0, 1, 2], 21), "y": np.tile(x, 3) + shift}
+        ),
+    }
+    return {name: frames[name] for name in names}
+
+
+def _fit(**kwargs) -> dict:
+    kwargs = {"x_domain": X_DOMAIN, "y_domain": Y_DOMAIN, **kwargs}
+    return fit_chart(_points(with_id=kwargs.pop("with_id", False)), _curve(), **kwargs).to_dict()
+
+
+def _history(losses, series="train") -> pd.DataFrame:
+    return pd.DataFrame(
+        {"step": range(0, 100 * len(losses), 100), "loss": losses, "series": series}
+    )
+
+
+def _layer(spec: dict, name: str) -> dict:
+    (layer,) = [layer for layer in spec["layer"] if layer.get("name") == name]
+    return layer
+
+
+def _rows(spec: dict, name: str) -> list[dict]:
+    """The rows a layer draws (Altair hoists the data of a chart's only dataset to the top)."""
+    data = _layer(spec, name).get("data", spec.get("data"))
+    return spec["datasets"][data["name"]]
+
+
+def _colour_scale(spec: dict, layer: str) -> dict:
+    return _layer(spec, layer)["encoding"]["color"]["scale"]
+
+
+def _without_data(spec: dict) -> dict:
+    """The spec with its data taken out: what must not change from one frame to the next."""
+    spec = {k: v for k, v in spec.items() if k != "datasets"}
+    spec["layer"] = [{k: v for k, v in layer.items() if k != "data"} for layer in spec["layer"]]
+    return spec
+
+
+def _grid() -> pd.DataFrame:
+    w, b = np.meshgrid(np.linspace(0, 4, 5), np.linspace(3, 7, 6), indexing="ij")
+    loss = (w - 2.0) ** 2 + (b - 5.0) ** 2
+    return pd.DataFrame({"w": w.ravel(), "b": b.ravel(), "loss": loss.ravel()})
+
+
+def _path() -> pd.DataFrame:
+    return pd.DataFrame({"step": [0, 10, 20], "w": [0.5, 1.2, 1.8], "b": [3.5, 4.4, 4.9]})
+
+
+# fit_chart
+
+
+@pytest.mark.parametrize(
+    "given", [c for r in range(4) for c in itertools.combinations(OPTIONAL, r)]
+)
+def test_fit_chart_has_exactly_the_layers_given_in_a_fixed_order(given):
+    spec = _fit(**_optional(*given))
+    expected = [name for name in ("units", "truth", "reference") if name in given]
+    assert [layer["name"] for layer in spec["layer"]] == [*expected, "model", "points"]
+
+
+def test_fit_chart_axes_are_fixed_to_the_given_domains():
+    spec = _fit(**_optional(*OPTIONAL))
+    x, y = spec["encoding"]["x"]["scale"], spec["encoding"]["y"]["scale"]
+    assert (x["domain"], x["nice"]) == (list(X_DOMAIN), False)
+    assert (y["domain"], y["nice"]) == (list(Y_DOMAIN), False)
+
+
+def test_fit_chart_clips_every_mark_to_the_fixed_axes():
+    spec = _fit(**_optional(*OPTIONAL))
+    assert all(layer["mark"]["clip"] is True for layer in spec["layer"])
+
+
+def test_fit_chart_layers_share_the_chart_level_x_and_y():
+    spec = _fit(**_optional(*OPTIONAL))
+    assert not any({"x", "y"} & set(layer.get("encoding", {})) for layer in spec["layer"])
+    assert {row["x"] for row in _rows(spec, "model")} == set(_curve()["x"])
+    assert [row["y"] for row in _rows(spec, "model")] == list(_curve()["y_hat"])
+
+
+def test_fit_chart_legend_lists_each_point_split_and_each_line_given():
+    spec = _fit(**_optional("truth", "units"))
+    names = ["train", "test", "added", "model", "truth", "units"]
+    assert _colour_scale(spec, "points")["domain"] == [DEFAULT_LABELS[k] for k in names]
+
+
+def test_fit_chart_lines_are_drawn_in_their_legend_colour():
+    spec = _fit(**_optional(*OPTIONAL))
+    scale = _colour_scale(spec, "points")
+    legend_colour = dict(zip(scale["domain"], scale["range"], strict=True))
+    for name in ("units", "truth", "reference", "model"):
+        assert _layer(spec, name)["mark"]["color"] == legend_colour[DEFAULT_LABELS[name]]
+
+
+def test_fit_chart_points_are_coloured_by_split_with_added_points_a_distinct_shape():
+    spec = _fit()
+    scale = _colour_scale(spec, "points")
+    colour = dict(zip(scale["domain"], scale["range"], strict=True))
+    shapes = _layer(spec, "points")["encoding"]["shape"]["scale"]
+    shape = dict(zip(shapes["domain"], shapes["range"], strict=True))
+    train, test, added = (DEFAULT_LABELS[k] for k in ("train", "test", "added"))
+    assert len({colour[train], colour[test], colour[added]}) == 3
+    assert shape[added] != shape[train]
+    assert {row["series"] for row in _rows(spec, "points")} == {train, test, added}
+
+
+def test_fit_chart_model_is_a_thick_red_line_like_the_blog():
+    mark = _layer(_fit(), "model")["mark"]
+    assert (mark["type"], mark["color"], mark["strokeWidth"]) == ("line", COLOURS["model"], 3)
+
+
+def test_fit_chart_reference_line_is_dashed():
+    assert "strokeDash" in _layer(_fit(**_optional("reference")), "reference")["mark"]
+
+
+def test_fit_chart_points_have_x_and_y_tooltips():
+    tooltip = _layer(_fit(), "points")["encoding"]["tooltip"]
+    assert [t["field"] for t in tooltip] == ["x", "y"]
+
+
+def test_fit_chart_text_comes_from_labels():
+    spec = _fit(labels=ZH)
+    assert spec["title"] == ZH["fit_title"]
+    assert spec["encoding"]["x"]["title"] == ZH["x"]
+    domain = _colour_scale(spec, "points")["domain"]
+    assert ZH["train"] in domain and ZH["model"] in domain
+    assert DEFAULT_LABELS["train"] not in domain
+
+
+def test_fit_chart_empty_title_label_means_no_title():
+    assert "title" not in _fit(labels={"fit_title": ""})
+
+
+def test_fit_chart_is_not_selectable_by_default():
+    assert "params" not in _fit()
+
+
+def test_fit_chart_selectable_adds_the_named_point_selection_on_the_points():
+    spec = _fit(selectable=True, with_id=True)
+    (param,) = spec["params"]
+    # Streamlit's on_select finds selections as top-level params with a name and a select.
+    assert param["name"] == "picked"
+    assert param["select"] == {"type": "point", "fields": ["id"], "on": "click"}
+    assert param["views"] == ["points"]
+
+
+def test_fit_chart_selection_without_an_id_column_selects_by_row():
+    (param,) = _fit(selectable=True)["params"]
+    assert "fields" not in param["select"]
+
+
+def test_fit_chart_frames_differ_only_in_data():
+    def frame(shift: float) -> dict:
+        curve = _curve(shift)
+        units = _optional("units", shift=shift)
+        return fit_chart(_points(), curve, x_domain=X_DOMAIN, y_domain=Y_DOMAIN, **units).to_dict()
+
+    first, later = frame(0.0), frame(0.3)
+    assert first["datasets"] != later["datasets"]
+    assert _without_data(first) == _without_data(later)
+
+
+def test_fit_chart_rejects_an_unknown_split():
+    points = _points().assign(split="validation")
+    with pytest.raises(ValueError, match="validation"):
+        fit_chart(points, _curve(), x_domain=X_DOMAIN, y_domain=Y_DOMAIN)
+
+
+def test_fit_chart_rejects_a_missing_column():
+    with pytest.raises(ValueError, match="y_hat"):
+        fit_chart(_points(), _curve().drop(columns="y_hat"), x_domain=X_DOMAIN, y_domain=Y_DOMAIN)
+
+
+@pytest.mark.parametrize("domain", [(1.0, 1.0), (2.0, -2.0), (0.0, math.inf)])
+def test_fit_chart_rejects_an_empty_or_infinite_domain(domain):
+    with pytest.raises(ValueError, match="x_domain"):
+        fit_chart(_points(), _curve(), x_domain=domain, y_domain=Y_DOMAIN)
+
+
+# loss_chart
+
+
+def test_loss_chart_is_log_scaled_by_default_and_linear_on_request():
+    history = _history([1.0, 0.5, 0.25])
+    assert _layer(loss_chart(history).to_dict(), "loss")["encoding"]["y"]["scale"]["type"] == "log"
+    linear = loss_chart(history, log=False).to_dict()
+    assert _layer(linear, "loss")["encoding"]["y"]["scale"]["type"] == "linear"
+
+
+def test_loss_chart_x_axis_is_fixed_to_the_run_length_when_given():
+    history = _history([1.0, 0.5])
+    fixed = _layer(loss_chart(history, steps=5000).to_dict(), "loss")["encoding"]["x"]
+    assert fixed["scale"]["domain"] == [0, 5000]
+    free = _layer(loss_chart(history).to_dict(), "loss")["encoding"]["x"]
+    assert "scale" not in free
+
+
+def test_loss_chart_draws_a_dashed_rule_at_the_reference_loss():
+    spec = loss_chart(_history([1.0, 0.5]), reference_loss=0.02).to_dict()
+    rule = _layer(spec, "reference")
+    assert rule["mark"]["type"] == "rule" and "strokeDash" in rule["mark"]
+    assert rule["encoding"]["y"] == _layer(spec, "loss")["encoding"]["y"]  # same field, scale
+    assert _rows(spec, "reference") == [{"loss": 0.02}]
+    assert DEFAULT_LABELS["reference"] in _colour_scale(spec, "loss")["domain"]
+
+
+def test_loss_chart_has_no_rule_without_a_reference_loss():
+    spec = loss_chart(_history([1.0, 0.5])).to_dict()
+    assert [layer["name"] for layer in spec["layer"]] == ["loss"]
+    assert DEFAULT_LABELS["reference"] not in _colour_scale(spec, "loss")["domain"]
+
+
+def test_loss_chart_drops_non_finite_and_non_positive_losses_on_a_log_scale():
+    history = _history([1.0, math.nan, 0.5, math.inf, 0.0, -1.0, 0.25])
+    rows = _rows(loss_chart(history).to_dict(), "loss")
+    assert [row["loss"] for row in rows] == [1.0, 0.5, 0.25]
+
+
+def test_loss_chart_keeps_zero_loss_on_a_linear_scale():
+    history = _history([1.0, math.nan, 0.0])
+    rows = _rows(loss_chart(history, log=False).to_dict(), "loss")
+    assert [row["loss"] for row in rows] == [1.0, 0.0]
+
+
+def test_loss_chart_legend_does_not_change_when_rows_are_dropped():
+    clean = pd.concat([_history([1.0, 0.5]), _history([2.0, 1.0], series="test")])
+    broken = pd.concat([_history([1.0, 0.5]), _history([math.nan, -1.0], series="test")])
+    assert _colour_scale(loss_chart(broken).to_dict(), "loss") == _colour_scale(
+        loss_chart(clean).to_dict(), "loss"
+    )
+
+
+def test_loss_chart_names_train_and_test_from_labels_and_keeps_race_names():
+    history = pd.concat([_history([1.0]), _history([1.0], "test"), _history([1.0], "adam")])
+    labels = {"loss_train": "训练损失", "loss_test": "测试损失"}
+    domain = _colour_scale(loss_chart(history, labels=labels).to_dict(), "loss")["domain"]
+    assert domain == ["训练损失", "测试损失", "adam"]
+
+
+def test_loss_chart_train_and_test_match_the_fit_charts_point_colours():
+    history = pd.concat([_history([1.0]), _history([1.0], "test")])
+    scale = _colour_scale(loss_chart(history).to_dict(), "loss")
+    assert scale["range"] == [COLOURS["train"], COLOURS["test"]]
+
+
+def test_loss_chart_tooltips_show_step_loss_and_series():
+    tooltip = _layer(loss_chart(_history([1.0])).to_dict(), "loss")["encoding"]["tooltip"]
+    assert [t["field"] for t in tooltip] == ["step", "loss", "series"]
+
+
+def test_loss_chart_frames_differ_only_in_data():
+    first = loss_chart(_history([1.0]), reference_loss=0.1, steps=500).to_dict()
+    later = loss_chart(_history([1.0, 0.5, 0.3]), reference_loss=0.1, steps=500).to_dict()
+    assert _without_data(first) == _without_data(later)
+
+
+def test_loss_chart_of_an_empty_history_is_valid():
+    empty = pd.DataFrame({"step": [], "loss": [], "series": []})
+    assert _rows(loss_chart(empty, steps=100).to_dict(), "loss") == []
+
+
+# landscape_chart
+
+
+def test_landscape_chart_layers_are_heatmap_path_and_markers():
+    spec = landscape_chart(_grid(), _path(), minimum=(2.0, 5.0)).to_dict()
+    assert [layer["name"] for layer in spec["layer"]] == ["heatmap", "path", "markers"]
+
+
+def test_landscape_chart_colours_the_loss_on_a_log_scale():
+    spec = landscape_chart(_grid(), _path(), minimum=(2.0, 5.0)).to_dict()
+    fill = _layer(spec, "heatmap")["encoding"]["fill"]
+    assert (fill["field"], fill["scale"]["type"]) == ("loss", "log")
+    assert min(row["loss"] for row in _rows(spec, "heatmap")) > 0  # the exact minimum is 0
+
+
+def test_landscape_chart_cells_cover_the_axes_edge_to_edge():
+    spec = landscape_chart(_grid(), _path(), minimum=(2.0, 5.0)).to_dict()
+    rows = _rows(spec, "heatmap")
+    x_domain = _layer(spec, "path")["encoding"]["x"]["scale"]["domain"]
+    assert min(r["w0"] for r in rows) <= x_domain[0] and max(r["w1"] for r in rows) >= x_domain[1]
+    assert x_domain == [-0.5, 4.5]  # w from 0 to 4 in steps of 1, half a step either side
+
+
+def test_landscape_chart_marks_the_minimum_and_the_current_point():
+    spec = landscape_chart(_grid(), _path(), minimum=(2.0, 5.0), current={"w": 1.8, "b": 4.9})
+    rows = _rows(spec.to_dict(), "markers")
+    assert [(r["kind"], r["w"], r["b"]) for r in rows] == [
+        (DEFAULT_LABELS["minimum"], 2.0, 5.0),
+        (DEFAULT_LABELS["current"], 1.8, 4.9),
+    ]
+
+
+def test_landscape_chart_without_current_marks_only_the_minimum():
+    rows = _rows(landscape_chart(_grid(), _path(), minimum=(2.0, 5.0)).to_dict(), "markers")
+    assert [r["kind"] for r in rows] == [DEFAULT_LABELS["minimum"]]
+
+
+def test_landscape_chart_draws_the_path_in_step_order_without_non_finite_points():
+    path = pd.concat([_path(), pd.DataFrame({"step": [30], "w": [math.nan], "b": [5.0]})])
+    spec = landscape_chart(_grid(), path.iloc[::-1], minimum=(2.0, 5.0)).to_dict()
+    assert _layer(spec, "path")["encoding"]["order"]["field"] == "step"
+    assert sorted(r["step"] for r in _rows(spec, "path")) == [0, 10, 20]
+
+
+# all builders
+
+
+def test_every_label_key_has_an_english_default():
+    assert set(LABEL_KEYS) == set(DEFAULT_LABELS)
+    assert all(isinstance(DEFAULT_LABELS[k], str) and DEFAULT_LABELS[k] for k in LABEL_KEYS)
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [
+        lambda: fit_chart(
+            _points(with_id=True),
+            _curve(),
+            x_domain=X_DOMAIN,
+            y_domain=Y_DOMAIN,
+            selectable=True,
+            **_optional(*OPTIONAL),
+        ),
+        lambda: loss_chart(_history([1.0, 0.5]), reference_loss=0.1, steps=100),
+        lambda: landscape_chart(_grid(), _path(), minimum=(2.0, 5.0), current=(1.8, 4.9)),
+    ],
+    ids=["fit", "loss", "landscape"],
+)
+def test_specs_validate_against_the_vega_lite_schema(chart):
+    spec = chart().to_dict(validate=True)
+    alt.LayerChart.validate({k: v for k, v in spec.items() if k != "$schema"})
+
+
+def test_charts_and_landscape_do_not_import_streamlit():
+    code = "import sys, fitcore.charts, fitcore.landscape; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
