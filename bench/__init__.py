@@ -1,0 +1,1 @@
+"""Benchmarks with figures, run as scripts from the repository root (not timed tests)."""
