@@ -90,10 +90,8 @@ class FitConfig:
         """
         warnings: list[str] = []
         preset = _last(query.get("preset"))
-        base = PRESETS.get(preset) if preset is not None else None
-        if preset is not None and base is None:
-            warnings.append(f"preset={_show(preset)}: unknown preset, using the defaults")
-        base = base or FitConfig()
+        # a known preset is the starting point; UiSettings.from_query reports an unknown one
+        base = PRESETS.get(preset, FitConfig()) if preset is not None else FitConfig()
         hints = typing.get_type_hints(cls)
         values = {}
         for key, raw in query.items():
@@ -205,3 +203,75 @@ PRESETS: types.MappingProxyType[str, FitConfig] = types.MappingProxyType(
         "blog-quadratic": FitConfig(dataset="quadratic", noise=0.2, steps=5000, every=100),
     }
 )
+
+
+SPEEDS = (
+    "slow",
+    "normal",
+    "fast",
+    "max",
+)  # see design.md: ~3, ~10, ~30 frames/s, as fast as it trains
+LANGS = ("en", "zh")
+# Controls a teacher may hide with `hide=`: every FitConfig field plus the page's own settings.
+HIDEABLE = (*(f.name for f in dataclasses.fields(FitConfig)), "preset", "speed", "lang")
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """The page's own query parameters (not part of a run)."""
+
+    preset: str | None = None  # PRESETS key the link started from
+    lang: str | None = None  # en | zh; None: the browser's language
+    speed: str = "normal"  # one of SPEEDS
+    autoplay: bool = False  # start training when the page opens
+    hide: tuple[str, ...] = ()  # controls hidden from students (their values still apply)
+
+    def to_query(self) -> dict[str, str]:
+        """The settings that differ from the defaults, as query-string values."""
+        out = {}
+        if self.preset:
+            out["preset"] = self.preset
+        if self.lang:
+            out["lang"] = self.lang
+        if self.speed != "normal":
+            out["speed"] = self.speed
+        if self.autoplay:
+            out["autoplay"] = "1"
+        if self.hide:
+            out["hide"] = ",".join(self.hide)
+        return out
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str | list[str]]) -> tuple[UiSettings, list[str]]:
+        """UI settings from query parameters and a warning per value that could not be used."""
+        warnings = []
+
+        def pick(key, allowed):
+            text = _last(query.get(key))
+            if text is None:
+                return None
+            if text in allowed:
+                return text
+            warnings.append(f"{key}={_show(text)}: not one of {', '.join(allowed)}, ignored")
+            return None
+
+        preset = pick("preset", tuple(PRESETS))
+        lang = pick("lang", LANGS)
+        speed = pick("speed", SPEEDS) or "normal"
+        autoplay = False
+        text = _last(query.get("autoplay"))
+        if text is not None:
+            autoplay = text.lower() in ("1", "true", "yes", "on")
+            if text.lower() not in ("0", "1", "true", "false", "yes", "no", "on", "off", ""):
+                warnings.append(f"autoplay={_show(text)}: use 1 or 0, using 0")
+        hide = []
+        for name in (_last(query.get("hide")) or "").split(","):
+            name = name.strip()
+            if not name:
+                continue
+            if name in HIDEABLE and name not in hide:
+                hide.append(name)
+            elif name not in HIDEABLE:
+                warnings.append(f"hide={_show(name)}: no such control, ignored")
+        ui = cls(preset=preset, lang=lang, speed=speed, autoplay=autoplay, hide=tuple(hide))
+        return ui, warnings

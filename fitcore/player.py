@@ -1,0 +1,169 @@
+"""SharedRun: one config's snapshots, computed on demand and shared by every session watching it.
+
+Runs are deterministic, so thirty students on the teacher's link need the snapshots computed once.
+Each session keeps only its own cursor (the step it shows) and pulls frames from the shared run;
+training advances only when some session pulls past what is computed, so a closed tab costs nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+
+from fitcore.config import FitConfig
+from fitcore.data import DATASETS, make_data
+from fitcore.reference import least_squares, reference_params
+from fitcore.train import Snapshot, train_iter
+
+MAX_FRAMES = 200  # snapshots kept per run; past this the older ones are thinned evenly
+MAX_HISTORY = 1000  # loss points handed to a chart; the full history stays (3 floats a step)
+MAX_UNIT_CURVES = 32  # hidden-unit curves kept per frame (more is clutter, and memory)
+
+
+class SharedRun:
+    """The frames of train_iter(cfg, points), safe to pull from several threads at once."""
+
+    def __init__(self, cfg: FitConfig, points: pd.DataFrame | None = None):
+        self.cfg = cfg
+        self._it: Iterator[Snapshot] | None = train_iter(cfg, points)
+        # One lock guards the generator: a widget change starts a new script thread before the
+        # old one stops, and two threads calling next() on one generator raise ValueError.
+        self._lock = threading.Lock()
+        self._frames: list[Snapshot] = []  # replaced, never mutated, so readers need no lock
+        self._history: list[tuple[int, float, float | None]] = []  # (step, train, test), all
+        self.scene = make_scene(cfg, points)
+
+    @property
+    def done(self) -> bool:
+        """True once the run has produced its last snapshot (the end, or divergence)."""
+        return self._it is None
+
+    @property
+    def frames(self) -> list[Snapshot]:
+        """The computed frames in step order (older ones thinned past MAX_FRAMES)."""
+        return self._frames
+
+    def history(self, until: int) -> pd.DataFrame:
+        """Loss history up to step `until`: columns step, loss, series ('train' | 'test')."""
+        rows = [row for row in self._history if row[0] <= until]
+        if len(rows) > MAX_HISTORY:
+            stride = -(-len(rows) // MAX_HISTORY)
+            rows = rows[::stride] if (len(rows) - 1) % stride == 0 else [*rows[::stride], rows[-1]]
+        df = pd.DataFrame(rows, columns=["step", "train", "test"])
+        if df["test"].isna().all():
+            df = df.drop(columns="test")
+        return df.melt(id_vars="step", var_name="series", value_name="loss")
+
+    def first(self) -> Snapshot:
+        """The step-0 snapshot (the untrained model); every run has one."""
+        return self.after(-1)
+
+    def after(self, step: int) -> Snapshot | None:
+        """The first frame past `step`, computing it if needed; None when the run has ended."""
+        found = self._find_after(step)
+        if found is not None or self.done:
+            return found
+        with self._lock:
+            found = self._find_after(step)  # another session may have computed it meanwhile
+            while found is None and self._it is not None:
+                found = self._advance()
+            return found
+
+    def catch_up(self, step: int, budget: float) -> Snapshot | None:
+        """The newest frame reachable from `step` within `budget` seconds of training."""
+        deadline = time.perf_counter() + budget
+        latest = self.after(step)
+        while latest is not None and time.perf_counter() < deadline and not latest.diverged:
+            nxt = self.after(latest.step)
+            if nxt is None:
+                break
+            latest = nxt
+        return latest
+
+    def _find_after(self, step: int) -> Snapshot | None:
+        for frame in self._frames:
+            if frame.step > step:
+                return frame
+        return None
+
+    def _advance(self) -> Snapshot | None:
+        """Pull one snapshot from the generator (caller holds the lock)."""
+        try:
+            snap = next(self._it)
+        except StopIteration:
+            self._it = None
+            return None
+        if snap.diverged:
+            self._it = None
+        self._history.append((snap.step, snap.train_loss, snap.test_loss))
+        units = snap.units
+        if units is not None and units["unit"].max() >= MAX_UNIT_CURVES:
+            units = units[units["unit"] < MAX_UNIT_CURVES]
+        frames = [*self._frames, dataclasses.replace(snap, units=units)]
+        if len(frames) > MAX_FRAMES:
+            # keep the first and the newest, drop every other one in between
+            frames = [frames[0], *frames[1:-1][1::2], frames[-1]]
+        self._frames = frames
+        return frames[-1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scene:
+    """What stays fixed for a whole run: the points, the true function, the reference fit, axes."""
+
+    points: pd.DataFrame  # x, y, split ('train' | 'test'), in the data's own units
+    truth: pd.DataFrame | None  # x, y: the generating function without noise
+    reference: pd.DataFrame | None  # x, y: the closed-form least-squares curve
+    reference_loss: float | None  # its MSE on the training points (the best any w, b can do)
+    reference_params: dict[str, float]  # w, b or c0..cd of the least-squares fit
+    x_domain: tuple[float, float]
+    y_domain: tuple[float, float]
+
+
+def make_scene(cfg: FitConfig, points: pd.DataFrame | None = None) -> Scene:
+    """The fixed parts of the picture for cfg; the same data train_iter(cfg, points) sees."""
+    d = make_data(cfg, points)
+    grid = d.grid()
+    gx = grid[:, 0] * d.x_scale + d.x_shift
+
+    def original(x, y):
+        return (x[:, 0] * d.x_scale + d.x_shift).numpy(), (y[:, 0] * d.y_scale + d.y_shift).numpy()
+
+    parts = []
+    for split, (x, y) in {"train": (d.x_train, d.y_train), "test": (d.x_test, d.y_test)}.items():
+        xs, ys = original(x, y)
+        parts.append(pd.DataFrame({"x": xs, "y": ys, "split": split}))
+    pts = pd.concat(parts, ignore_index=True)
+    truth = None
+    if points is None:
+        truth = pd.DataFrame(
+            {"x": gx.numpy(), "y": DATASETS[cfg.dataset](grid, cfg.noise, None)[:, 0]}
+        )
+    reference, reference_loss, params = None, None, {}
+    if cfg.model in ("linear", "poly") and cfg.loss == "mse":
+        degree = 1 if cfg.model == "linear" else cfg.degree
+        coef = least_squares(d.x_train, d.y_train, degree)  # in training units
+        fit_train = np.polynomial.polynomial.polyval(d.x_train[:, 0].double().numpy(), coef)
+        reference_loss = float(np.mean((fit_train - d.y_train[:, 0].double().numpy()) ** 2))
+        fit_grid = np.polynomial.polynomial.polyval(grid[:, 0].double().numpy(), coef)
+        reference = pd.DataFrame({"x": gx.numpy(), "y": fit_grid * d.y_scale + d.y_shift})
+        xs, ys = original(d.x_train, d.y_train)
+        params = reference_params(cfg, torch.tensor(xs)[:, None], torch.tensor(ys)[:, None])
+    ys = [pts["y"].to_numpy()] + ([truth["y"].to_numpy()] if truth is not None else [])
+    lo, hi = float(min(v.min() for v in ys)), float(max(v.max() for v in ys))
+    pad = 0.15 * ((hi - lo) or 1.0)
+    return Scene(
+        points=pts,
+        truth=truth,
+        reference=reference,
+        reference_loss=reference_loss,
+        reference_params=params,
+        x_domain=(float(gx[0]), float(gx[-1])),
+        y_domain=(lo - pad, hi + pad),
+    )

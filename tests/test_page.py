@@ -1,0 +1,200 @@
+"""The page in Streamlit's AppTest: load, buttons, settings, divergence, links, languages."""
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from fitcore import PRESETS, FitConfig, train_iter
+from fitcore.config import HIDEABLE
+
+APP = "../streamlit_app.py"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def open_page(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def status(at: AppTest) -> str:
+    return at.get("progress")[0].proto.text
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_load_draws_the_untrained_model():
+    at = open_page()
+    assert status(at) == "step 0 / 5000"
+    first = next(iter(train_iter(FitConfig())))
+    assert metric(at, "Training loss") == f"{first.train_loss:.4g}"
+    assert len(at.get("vega_lite_chart")) == 2
+    assert not at.error
+
+
+def test_step_advances_one_snapshot():
+    at = click(open_page(), "step")
+    snaps = train_iter(PRESETS["blog-quadratic"])
+    next(snaps)
+    assert status(at) == "step 100 / 5000"
+    assert metric(at, "Training loss") == f"{next(snaps).train_loss:.4g}"
+
+
+def test_reset_goes_back_to_step_zero():
+    at = click(click(click(open_page(), "step"), "step"), "reset")
+    assert status(at) == "step 0 / 5000"
+
+
+def test_train_then_pause_keeps_the_step():
+    at = click(open_page(), "train")
+    at = click(at, "pause")
+    step = status(at)
+    assert status(click(at, "pause")) == step
+    assert at.button(key="train").label in ("Train", "Resume")
+
+
+def test_a_setting_change_starts_a_fresh_run_and_says_so():
+    at = click(click(open_page(), "step"), "step")
+    at.radio(key="model").set_value("linear").run()
+    assert not at.exception
+    assert status(at) == "step 0 / 5000"
+    assert any("starts again" in t.proto.body for t in at.toast)
+    assert "w (slope)" in [m.label for m in at.metric]
+
+
+def test_display_toggle_keeps_the_run():
+    at = click(open_page(), "step")
+    at.toggle(key="log_loss").set_value(False).run()
+    assert status(at) == "step 100 / 5000"
+
+
+def test_divergence_explains_and_suggests_a_learning_rate():
+    at = open_page(dataset="linear", noise="0.5", lr="10", steps="200", every="10")
+    for _ in range(4):
+        at = click(at, "step")
+        if at.error:
+            break
+    message = at.error[0].value
+    assert "too high" in message and "learning rate 10" in message
+    assert "Try a learning rate of 2" in message
+    assert metric(at, "Training loss") not in ("nan", "inf")  # the last finite fit stays
+    at = click(at, "use_lr")
+    assert at.select_slider(key="lr").value == 2.0
+    assert status(at) == "step 0 / 200"
+    assert not at.error
+
+
+def test_a_link_restores_every_widget():
+    cfg = FitConfig(
+        dataset="sine",
+        n_points=150,
+        noise=0.35,
+        test_fraction=0.2,
+        seed=42,
+        model="mlp",
+        hidden=(16, 8),
+        activation="tanh",
+        optimizer="sgd",
+        lr=0.2,
+        momentum=0.9,
+        weight_decay=0.001,
+        batch_size=32,
+        loss="huber",
+        steps=3000,
+        every=50,
+    )
+    at = open_page(**cfg.to_query())
+    got = {
+        "dataset": at.selectbox(key="dataset").value,
+        "n_points": at.slider(key="n_points").value,
+        "noise": at.slider(key="noise").value,
+        "test_fraction": at.slider(key="test_fraction").value,
+        "seed": at.number_input(key="seed").value,
+        "model": at.radio(key="model").value,
+        "hidden": tuple(int(w) for w in at.text_input(key="hidden").value.split(",")),
+        "activation": at.selectbox(key="activation").value,
+        "optimizer": at.selectbox(key="optimizer").value,
+        "lr": at.select_slider(key="lr").value,
+        "momentum": at.slider(key="momentum").value,
+        "weight_decay": at.select_slider(key="weight_decay").value,
+        "batch_size": at.number_input(key="batch_size").value,
+        "loss": at.selectbox(key="loss").value,
+        "steps": at.number_input(key="steps").value,
+        "every": at.number_input(key="every").value,
+    }
+    assert FitConfig(**{**got, "degree": 3}) == cfg
+    assert status(at) == "step 0 / 3000"
+
+
+def test_a_poly_link_restores_the_degree():
+    at = open_page(model="poly", degree="7")
+    assert at.slider(key="degree").value == 7
+
+
+def test_bad_link_values_are_named_with_the_value_used():
+    at = open_page(lr="banana", steps="999999", hidden="0,5", zzz="1", speed="warp")
+    text = at.warning[0].value
+    assert "lr='banana'" in text and "0.05" in text
+    assert "steps='999999'" in text and "20000" in text
+    assert "'zzz'" in text and "speed='warp'" in text
+    assert at.number_input(key="steps").value == 20000
+    assert not at.error
+
+
+def test_widget_changes_are_written_to_the_url():
+    at = open_page()
+    at.select_slider(key="lr").set_value(0.2).run()
+    assert at.query_params["lr"] == "0.2"
+
+
+def test_hide_hides_exactly_the_named_controls_and_keeps_their_values():
+    at = open_page(hide="lr,optimizer,seed", lr="0.1")
+    keys = {w.key for kind in ("select_slider", "selectbox", "number_input") for w in at.get(kind)}
+    assert {"lr", "optimizer", "seed"}.isdisjoint(keys)
+    assert {"dataset", "loss", "steps", "weight_decay", "batch_size"} <= keys
+    at = click(at, "step")
+    expected = FitConfig(lr=0.1)
+    snaps = train_iter(expected)
+    next(snaps)
+    assert metric(at, "Training loss") == f"{next(snaps).train_loss:.4g}"
+
+
+def test_autoplay_starts_training():
+    at = open_page(autoplay="1")
+    assert at.session_state["playing"] is True
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in HIDEABLE if n not in ("degree", "hidden", "activation")]
+)
+def test_each_hideable_control_can_be_hidden(name):
+    at = open_page(hide=name)
+    keys = {w.key for w in at.sidebar if getattr(w, "key", None)}
+    assert name not in keys
+
+
+def test_chinese_page_has_chinese_labels_and_english_page_none():
+    zh, en = open_page(lang="zh"), open_page(lang="en")
+    assert CJK.search(zh.button(key="train").label)
+    assert CJK.search(zh.selectbox(key="dataset").label)
+    assert CJK.search(status(zh))
+    texts = [b.label for b in en.button] + [w.label for w in en.sidebar if hasattr(w, "label")]
+    assert texts and not any(CJK.search(t) for t in texts if t != "Language")
+
+
+def test_language_switch_translates_the_page():
+    at = open_page()
+    at.radio(key="lang").set_value("zh").run()
+    assert at.button(key="step").label == "单步"
