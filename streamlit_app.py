@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import logging
 import math
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 import torch
 
-from fitcore import LIMITS, PRESETS, FitConfig, charts
+from fitcore import LIMITS, PRESETS, FitConfig, charts, landscape
+from fitcore.codegen import export_script
 from fitcore.config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS, SPEEDS, UiSettings
 from fitcore.data import DATASETS
 from fitcore.i18n import catalog, pick_language
 from fitcore.models import build_model, describe
 from fitcore.player import SharedRun
+from fitcore.race import race_iter
+from fitcore.train import model_at
+from fitcore.upload import MAX_ROWS, UploadError, load_csv, numeric_columns, read_table
 
 log = logging.getLogger("fitlab")
 
@@ -39,8 +46,18 @@ def shared_run(key: str, _cfg: FitConfig, _points=None) -> SharedRun:
     return SharedRun(_cfg, _points)
 
 
-def run_key(cfg: FitConfig) -> str:
-    return "&".join(f"{k}={v}" for k, v in sorted(cfg.to_query().items()))
+def run_key(cfg: FitConfig, points: pd.DataFrame | None = None) -> str:
+    """A string naming the run: the config, and a digest of its points when they are given."""
+    key = "&".join(f"{k}={v}" for k, v in sorted(cfg.to_query().items()))
+    if points is not None:
+        digest = hashlib.sha256(points[["x", "y"]].to_numpy().tobytes()).hexdigest()[:16]
+        key += f"|points={digest}"
+    return key
+
+
+def escape_md(text: object) -> str:
+    """User text made inert for Streamlit's markdown: every punctuation mark backslash-escaped."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~$:=&\"'" else c for c in str(text))
 
 
 def query_dict() -> dict[str, list[str]]:
@@ -70,6 +87,8 @@ def init_state() -> None:
         autoplay=ui.autoplay,
         # display toggles, kept here too because Streamlit drops the state of undrawn widgets
         display={"log_loss": True, "show_truth": True, "show_reference": True, "show_units": False},
+        uploaded=None,  # (name, DataFrame x, y) of the last good upload
+        edits={"data": None, "removed": frozenset(), "added": ()},  # points a student edited
     )
 
 
@@ -127,11 +146,13 @@ def sidebar(T) -> FitConfig:
             T,
             "dataset",
             st.selectbox,
-            [*DATASETS],
+            [*DATASETS, "csv"],
             format_func=lambda d: T[f"ds_{d}"],
         )
         if "dataset" not in ss["hide"]:
             st.caption(T[f"dsd_{values['dataset']}"])
+        if values["dataset"] == "csv":
+            upload_ui(T)
         values["n_points"] = control(T, "n_points", st.slider, *_range("n_points"), step=1)
         values["noise"] = control(T, "noise", st.slider, *_range("noise"), step=0.05)
         values["test_fraction"] = control(
@@ -391,11 +412,17 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
         metrics[1].metric(T["grad_norm"], _fmt(shown.grad_norm))
 
     labels = chart_labels(T)
+    editable = not ss["playing"]
+    points = scene.points
+    if ss["edits"]["added"]:
+        added = set(ss["edits"]["added"])
+        is_added = [(x, y) in added for x, y in zip(points["x"], points["y"], strict=True)]
+        points = points.assign(split=points["split"].where(~pd.Series(is_added), "added"))
     left, right = st.columns(2)
     with left:
-        st.altair_chart(
+        selection = st.altair_chart(
             charts.fit_chart(
-                scene.points,
+                points,
                 shown.curve,
                 truth=scene.truth if display["show_truth"] else None,
                 reference=scene.reference if display["show_reference"] else None,
@@ -403,8 +430,12 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
                 x_domain=scene.x_domain,
                 y_domain=scene.y_domain,
                 labels=labels,
+                selectable=editable,
             ),
             width="stretch",
+            key="fit_chart",
+            on_select="rerun" if editable else "ignore",
+            selection_mode="picked" if editable else None,
         )
     with right:
         st.altair_chart(
@@ -417,6 +448,8 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
             ),
             width="stretch",
         )
+    if editable:
+        edit_points(T, run, selection)
     model_panel(T, cfg, shown)
 
 
@@ -461,11 +494,10 @@ def equation(params: dict[str, float]) -> str:
 
 
 def how_it_works(T) -> None:
-    with st.expander(T["how_panel"]):
-        st.markdown(T["how_text"])
-        st.latex(r"\mathrm{MSE} = \frac{1}{n}\sum_{i=1}^{n}\left(\hat y_i - y_i\right)^2")
-        st.markdown(T["how_update"])
-        st.latex(r"\theta \leftarrow \theta - \eta\,\frac{\partial\,\mathrm{MSE}}{\partial\theta}")
+    st.markdown(T["how_text"])
+    st.latex(r"\mathrm{MSE} = \frac{1}{n}\sum_{i=1}^{n}\left(\hat y_i - y_i\right)^2")
+    st.markdown(T["how_update"])
+    st.latex(r"\theta \leftarrow \theta - \eta\,\frac{\partial\,\mathrm{MSE}}{\partial\theta}")
 
 
 def share_link(query: dict[str, str]) -> str:
@@ -504,26 +536,335 @@ def _control_label(T, name: str) -> str:
     return T["language"] if name == "lang" else T[name]
 
 
+def upload_ui(T) -> None:
+    """The CSV uploader: a good file replaces the data, a bad one changes nothing."""
+    ss = st.session_state
+    file = st.file_uploader(
+        T["upload"],
+        type=["csv", "txt", "tsv"],
+        key="upload",
+        help=T["upload_help"].format(rows=MAX_ROWS),
+    )
+    if file is None:
+        return
+    raw = file.getvalue()
+    try:
+        table = read_table(raw)
+        columns = numeric_columns(table)
+        x_col = y_col = None
+        if len(columns) > 2:
+            x_col = st.selectbox(T["x_column"], columns, index=0, key="x_column")
+            y_col = st.selectbox(
+                T["y_column"],
+                columns,
+                index=1,
+                key="y_column",
+            )
+        points = load_csv(raw, x_col, y_col)
+    except UploadError as e:
+        params = {k: escape_md(v) for k, v in e.params.items()}
+        st.error(T[f"upload_{e.code}"].format(**params) + " " + T["upload_kept"])
+        return
+    except ValueError as e:  # load_csv promises UploadError, but keep the page safe regardless
+        st.error(escape_md(e) + " " + T["upload_kept"])
+        return
+    ss["uploaded"] = (file.name, points)
+    dropped = points.attrs.get("dropped", 0)
+    st.caption(T["upload_ok"].format(rows=len(points), name=escape_md(file.name)))
+    if dropped:
+        st.caption(T["upload_dropped"].format(dropped=dropped))
+    st.caption(T["upload_scaled"])
+
+
+def run_points(T, cfg: FitConfig) -> pd.DataFrame | None:
+    """The points to train on instead of generated ones: an upload, and a student's edits."""
+    ss = st.session_state
+    base = None
+    if cfg.dataset == "csv":
+        if ss["uploaded"] is None:
+            return None
+        base = ss["uploaded"][1]
+    edits = ss["edits"]
+    data_key = (
+        cfg.dataset,
+        cfg.n_points,
+        cfg.noise,
+        cfg.seed,
+        run_key(cfg, base) if base is not None else None,
+    )
+    if edits["data"] != data_key:  # the data changed: edits of the old data no longer apply
+        ss["edits"] = edits = {"data": data_key, "removed": frozenset(), "added": ()}
+    if not edits["removed"] and not edits["added"]:
+        return base
+    if base is None:
+        scene = shared_run(run_key(cfg), cfg).scene
+        base = scene.points[["x", "y"]]
+    keep = [(x, y) not in edits["removed"] for x, y in zip(base["x"], base["y"], strict=True)]
+    added = pd.DataFrame(list(edits["added"]), columns=["x", "y"], dtype="float64")
+    return pd.concat([base[["x", "y"]][keep], added], ignore_index=True)
+
+
+def edit_points(T, run: SharedRun, selection) -> None:
+    """Buttons under the fit chart: remove the clicked points, add an outlier, undo edits."""
+    ss = st.session_state
+    picked = [
+        row["id"] for row in (selection or {}).get("selection", {}).get("picked", []) if "id" in row
+    ]
+    pts = run.scene.points
+    cols = st.columns([1, 1, 1, 3])
+    if cols[0].button(
+        T["remove_points"].format(n=len(picked)),
+        key="remove_points",
+        disabled=not picked,
+        width="stretch",
+    ):
+        chosen = pts.loc[pts.index.isin(picked)]
+        removed = set(zip(chosen["x"], chosen["y"], strict=True))
+        ss["edits"] = {**ss["edits"], "removed": ss["edits"]["removed"] | removed}
+        st.rerun()
+    if cols[1].button(T["add_outlier"], key="add_outlier", width="stretch"):
+        n = len(ss["edits"]["added"])
+        lo, hi = run.scene.x_domain
+        x = lo + (hi - lo) * (0.3 + 0.15 * (n % 4))
+        y_lo, y_hi = pts["y"].min(), pts["y"].max()
+        y = float(y_hi + 1.5 * (y_hi - y_lo))
+        ss["edits"] = {**ss["edits"], "added": (*ss["edits"]["added"], (float(x), y))}
+        st.rerun()
+    edited = bool(ss["edits"]["removed"] or ss["edits"]["added"])
+    if cols[2].button(T["undo_edits"], key="undo_edits", disabled=not edited, width="stretch"):
+        ss["edits"] = {**ss["edits"], "removed": frozenset(), "added": ()}
+        st.rerun()
+    cols[3].caption(T["edit_hint"])
+
+
+def replay(T, run: SharedRun) -> None:
+    """A slider over the stored frames: scrub back through the run (pauses it)."""
+    ss = st.session_state
+    steps = [f.step for f in run.frames if f.step <= ss["cursor"] and not f.diverged]
+    if ss["playing"] or len(steps) < 2:
+        return
+    ss["replay"] = max(s for s in steps if s <= ss["cursor"])
+    st.select_slider(
+        T["replay"], options=steps, key="replay", on_change=_replay, help=T["replay_help"]
+    )
+
+
+def _replay() -> None:
+    st.session_state["cursor"] = st.session_state["replay"]
+    st.session_state["playing"] = False
+
+
+def views(T, run: SharedRun, cfg: FitConfig, points) -> None:
+    """The teaching views below the live area; redrawn on full reruns, not every frame."""
+    ss = st.session_state
+    frame = _frame_at(run, ss["cursor"])
+    names = ["how_panel", "race_panel", "code_panel", "download_panel"]
+    if cfg.model == "linear":
+        names.insert(0, "landscape_panel")
+    tabs = dict(zip(names, st.tabs([T[n] for n in names]), strict=True))
+    if "landscape_panel" in tabs:
+        with tabs["landscape_panel"]:
+            landscape_view(T, run, cfg, frame)
+    with tabs["how_panel"]:
+        how_it_works(T)
+    with tabs["race_panel"]:
+        race_view(T, cfg, points)
+    with tabs["code_panel"]:
+        st.caption(T["code_text"])
+        script = export_script(cfg, points)
+        st.download_button(
+            T["download_script"],
+            script,
+            file_name="fitlab_run.py",
+            mime="text/x-python",
+            key="download_script",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+        st.code(script, language="python")
+    with tabs["download_panel"]:
+        downloads(T, run, cfg, points, frame)
+
+
+def landscape_view(T, run: SharedRun, cfg: FitConfig, frame) -> None:
+    st.caption(T["landscape_text"])
+    pts = run.scene.points
+    train = pts[pts["split"] == "train"]
+    path = pd.DataFrame(
+        [
+            (f.step, f.params["w"], f.params["b"])
+            for f in run.frames
+            if f.step <= frame.step and not f.diverged
+        ],
+        columns=["step", "w", "b"],
+    )
+    w_range, b_range = landscape.ranges(
+        train["x"].to_numpy(), train["y"].to_numpy(), path["w"].tolist(), path["b"].tolist()
+    )
+    grid = loss_grid(
+        run_key(cfg),
+        train["x"].to_numpy(),
+        train["y"].to_numpy(),
+        tuple(round(v, 6) for v in w_range),
+        tuple(round(v, 6) for v in b_range),
+        cfg.loss,
+    )
+    minimum = landscape.least_squares_line(train["x"].to_numpy(), train["y"].to_numpy())
+    st.altair_chart(
+        charts.landscape_chart(
+            grid,
+            path,
+            minimum=minimum,
+            current=(frame.params["w"], frame.params["b"]),
+            labels=chart_labels(T),
+        ),
+        width="stretch",
+    )
+
+
+@st.cache_data(max_entries=32)
+def loss_grid(key, x, y, w_range, b_range, loss) -> pd.DataFrame:
+    return landscape.loss_grid(x, y, w_range, b_range, loss=loss)
+
+
+RACE_LRS = [0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
+
+
+def race_view(T, cfg: FitConfig, points) -> None:
+    st.caption(T["race_text"])
+    kind = st.radio(
+        T["race_kind"],
+        ["lr", "optimizer"],
+        key="race_kind",
+        horizontal=True,
+        format_func=lambda k: T[f"race_{k}"],
+    )
+    if kind == "lr":
+        chosen = st.multiselect(
+            T["lr"],
+            sorted({*RACE_LRS, cfg.lr}),
+            key="race_lrs",
+            default=[0.01, cfg.lr, 0.5] if cfg.lr not in (0.01, 0.5) else [0.01, 0.05, 0.5],
+            max_selections=8,
+        )
+        variants = [{"lr": lr} for lr in sorted(chosen)]
+        names = [f"lr={lr:g}" for lr in sorted(chosen)]
+    else:
+        chosen = st.multiselect(
+            T["optimizer"], OPTIMIZERS, key="race_opts", default=["sgd", "adam"]
+        )
+        variants = [{"optimizer": o} for o in chosen]
+        names = list(chosen)
+    if len(variants) < 2:
+        st.info(T["race_need_two"])
+        return
+    if not st.button(T["race_go"], key="race_go", icon=":material/sprint:"):
+        return
+    race_cfg = dataclasses.replace(cfg, batch_size=0)
+    if cfg.batch_size:
+        st.caption(T["race_full_batch"])
+    history, curves = race_result(
+        run_key(race_cfg, points), race_cfg, tuple(tuple(v.items()) for v in variants), points
+    )
+    history = history.assign(series=history["variant"].map(dict(enumerate(names))))
+    curves = curves.assign(series=curves["variant"].map(dict(enumerate(names))))
+    run = shared_run(run_key(cfg, points), cfg, points)
+    left, right = st.columns(2)
+    labels = chart_labels(T)
+    with left:
+        st.altair_chart(
+            charts.race_fit_chart(
+                run.scene.points,
+                curves,
+                x_domain=run.scene.x_domain,
+                y_domain=run.scene.y_domain,
+                labels=labels,
+            ),
+            width="stretch",
+        )
+    with right:
+        st.altair_chart(
+            charts.loss_chart(history[["step", "loss", "series"]], steps=cfg.steps, labels=labels),
+            width="stretch",
+        )
+
+
+@st.cache_data(max_entries=16)
+def race_result(key, _cfg, variants, _points):
+    """Losses per variant (step, loss, variant) and the final curves (x, y_hat, variant)."""
+    rows, last = [], None
+    for snap in race_iter(_cfg, [dict(v) for v in variants], _points):
+        rows += [(snap.step, loss, i) for i, loss in enumerate(snap.losses)]
+        last = snap
+    history = pd.DataFrame(rows, columns=["step", "loss", "variant"])
+    return history, last.curves
+
+
+def downloads(T, run: SharedRun, cfg: FitConfig, points, frame) -> None:
+    st.caption(T["download_text"])
+    history = run.history(frame.step).pivot(index="step", columns="series", values="loss")
+    files = [
+        ("download_data", run.scene.points.to_csv(index=False), "fitlab_data.csv", "text/csv"),
+        ("download_curve", frame.curve.to_csv(index=False), "fitlab_curve.csv", "text/csv"),
+        ("download_loss", history.to_csv(), "fitlab_loss.csv", "text/csv"),
+    ]
+    cols = st.columns(4)
+    for col, (key, data, name, mime) in zip(cols, files, strict=False):
+        col.download_button(
+            T[key],
+            data,
+            file_name=name,
+            mime=mime,
+            key=key,
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+        )
+
+    def weights() -> bytes:
+        buffer = io.BytesIO()
+        torch.save(model_at(cfg, frame.step, points).state_dict(), buffer)
+        return buffer.getvalue()
+
+    cols[3].download_button(
+        T["download_weights"],
+        weights,
+        file_name=f"fitlab_step{frame.step}.pt",
+        mime="application/octet-stream",
+        key="download_weights",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+    )
+
+
 def main() -> None:
     _torch_threads()
     init_state()
     ss = st.session_state
     T = catalog(ss["lang"])
+    st.set_page_config(page_title=T["page_title"], page_icon=":material/show_chart:", layout="wide")
     st.title(T["title"])
     st.caption(T["subtitle"])
     if ss["link_warnings"]:
-        st.warning(T["link_warnings"] + "\n\n" + "\n".join(f"- {w}" for w in ss["link_warnings"]))
+        lines = "\n".join(f"- {escape_md(w)}" for w in ss["link_warnings"])
+        st.warning(T["link_warnings"] + "\n\n" + lines)
     cfg = sidebar(T)
     sync_query(cfg)
-    key = run_key(cfg)
+    points = run_points(T, cfg)
+    if cfg.dataset == "csv" and points is None:
+        st.info(T["need_upload"])
+        return
+    key = run_key(cfg, points)
     if ss["run_key"] is not None and ss["run_key"] != key:
         ss["cursor"] = 0
         st.toast(T["restarted"])
     ss["run_key"] = key
-    run = shared_run(key, cfg)
+    run = shared_run(key, cfg, points)
     buttons(T, run, cfg)
+    replay(T, run)
     live(T, run, cfg)
-    how_it_works(T)
+    views(T, run, cfg, points)
     share_panel(T, cfg)
 
 

@@ -62,7 +62,16 @@ COLOURS: Mapping[str, str] = MappingProxyType(
     }
 )
 SPLITS = ("train", "test", "added")
-RACE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+RACE_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+)
 LOG_FLOOR = 1e-12  # landscape losses below this are drawn at it (an exact fit has loss 0)
 
 
@@ -102,8 +111,10 @@ def fit_chart(
     # entries as strokes. Lines then need no colour encoding, just their mark's colour, except
     # the model's: one line through the scale makes the legend stroke its symbols, not only
     # fill them (a stroke symbol has no fill). Fewer encodings = less schema validation.
+    # Only the splits present get a legend entry: a legend naming absent points misleads.
+    present = [k for k in SPLITS if k in set(points["split"])] or ["train"]
     keys = [
-        *SPLITS,
+        *present,
         "model",
         *(["truth"] if truth is not None else []),
         *(["reference"] if reference is not None else []),
@@ -113,10 +124,9 @@ def fit_chart(
     if len(set(domain)) != len(domain):
         raise ValueError(f"fit_chart labels must differ from each other; got {domain}")
     colour_scale = alt.Scale(domain=domain, range=[COLOURS[k] for k in keys])
-    shape_scale = alt.Scale(
-        domain=domain, range=["circle", "circle", "diamond"] + ["stroke"] * (len(keys) - 3)
-    )
-    legend = alt.Legend(title=None, orient="bottom", symbolStrokeWidth=2)
+    shapes = {"train": "circle", "test": "circle", "added": "diamond"}
+    shape_scale = alt.Scale(domain=domain, range=[shapes.get(k, "stroke") for k in keys])
+    legend = alt.Legend(title=None, orient="bottom", symbolStrokeWidth=2, columns=3)
 
     def line(df: pd.DataFrame, name: str, **mark) -> alt.Chart:
         _require(df, ("x", "y"), name)
@@ -229,6 +239,45 @@ def loss_chart(
         )
         layers.append(rule)
     return alt.layer(*layers, **_top(text["loss_title"], height))
+
+
+def race_fit_chart(
+    points: pd.DataFrame,
+    curves: pd.DataFrame,
+    *,
+    x_domain: Sequence[float],
+    y_domain: Sequence[float],
+    labels: Mapping[str, str] = DEFAULT_LABELS,
+    height: int = 360,
+) -> alt.LayerChart:
+    """The data with one final curve per race variant (curves: x, y_hat, series), fixed axes."""
+    text = _labels(labels)
+    _require(points, ("x", "y"), "points")
+    _require(curves, ("x", "y_hat", "series"), "curves")
+    x = alt.X(
+        "x:Q", scale=alt.Scale(domain=_domain(x_domain, "x_domain"), nice=False), title=text["x"]
+    )
+    y_scale = alt.Scale(domain=_domain(y_domain, "y_domain"), nice=False)
+    dots = (
+        alt.Chart(points[["x", "y"]], name="points")
+        .mark_circle(size=18, opacity=0.35, color=COLOURS["train"], clip=True)
+        .encode(x=x, y=alt.Y("y:Q", scale=y_scale, title=text["y"]))
+    )
+    names = list(dict.fromkeys(curves["series"]))
+    lines = (
+        alt.Chart(curves.dropna(subset=["y_hat"]), name="variants")
+        .mark_line(strokeWidth=2.5, clip=True)
+        .encode(
+            x=x,
+            y=alt.Y("y_hat:Q", scale=y_scale, title=text["y"]),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=names, range=list(RACE_COLOURS[: len(names)])),
+                legend=alt.Legend(title=None, orient="bottom", symbolType="stroke"),
+            ),
+        )
+    )
+    return alt.layer(dots, lines, **_top(text["fit_title"], height))
 
 
 def landscape_chart(

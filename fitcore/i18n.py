@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from fitcore.upload import MESSAGES
+
 EN: dict[str, str] = {
     "page_title": "FitLab: watch gradient descent fit a curve",
     "title": "FitLab",
@@ -126,8 +128,7 @@ EN: dict[str, str] = {
     "bad_hidden": "Hidden layer widths must be 1 to {layers} whole numbers from {lo} to {hi}, "
     "separated by commas (e.g. 10 or 32,32). Still using {value}.",
     "internal_error": "Something went wrong on our side; your settings are kept. Try Reset.",
-    "need_upload": "Upload a CSV file to train on your own data; until then the previous "
-    "dataset stays.",
+    "need_upload": "Upload a CSV file in the sidebar (Data) to train on your own points.",
     # charts: "chart_" + a key of charts.DEFAULT_LABELS
     "chart_fit_title": "Data and fitted curve",
     "chart_x": "x",
@@ -170,6 +171,51 @@ EN: dict[str, str] = {
     "teacher_text": "Tick the controls to hide from students (their values still apply), then "
     "copy the link.",
     "autoplay": "Start training when the link opens",
+    # upload (the upload_<code> messages come from fitcore.upload.MESSAGES)
+    "x_column": "Column for x",
+    "y_column": "Column for y",
+    "upload_kept": "The previous data is kept.",
+    "upload_ok": "{rows} points from {name}.",
+    "upload_dropped": "{dropped} rows were skipped (blank, text, NaN or inf).",
+    "upload_scaled": "For training, x is scaled to [−1, 1] and y to mean 0 and spread 1, so "
+    "the usual learning rates work; charts and coefficients are in your own units, losses in "
+    "the scaled units.",
+    # editing points
+    "remove_points": "Remove {n} selected",
+    "add_outlier": "Add an outlier",
+    "undo_edits": "Restore the data",
+    "edit_hint": "Click points on the chart (shift-click for several) to select them. Add an "
+    "outlier and compare MSE with L1 or Huber: MSE bends towards it, the others hardly move.",
+    # replay
+    "replay": "Replay",
+    "replay_help": "Scrub back through the stored frames; Train resumes from the step shown.",
+    # views
+    "landscape_panel": "Loss landscape",
+    "landscape_text": "Each (w, b) pair is one possible line; the colour is its loss. Gradient "
+    "descent walks downhill from the start to the least-squares minimum (×). A long, narrow "
+    "valley makes the path zig-zag.",
+    "race_panel": "Race",
+    "race_text": "Train several variants on the same data from the same initial weights, all in "
+    "one batched pass. Notice how a small learning rate crawls and a large one overshoots or "
+    "blows up.",
+    "race_kind": "Compare",
+    "race_lr": "learning rates",
+    "race_optimizer": "optimizers",
+    "race_need_two": "Choose at least two to compare.",
+    "race_go": "Run the race",
+    "race_full_batch": "A race uses all points every step (batch size 0).",
+    "code_panel": "Show me the code",
+    "code_text": "The same run as a plain PyTorch script, like the tutorial's. Run it with python: "
+    "it prints the same losses as this page.",
+    "download_script": "Download the script",
+    "download_panel": "Downloads",
+    "download_text": "The data, the current curve, the loss history and the trained weights "
+    "(a PyTorch state_dict at the step shown).",
+    "download_data": "Data (CSV)",
+    "download_curve": "Curve (CSV)",
+    "download_loss": "Loss history (CSV)",
+    "download_weights": "Weights (.pt)",
+    **{f"upload_{code}": message for code, message in MESSAGES.items()},
 }
 
 ZH: dict[str, str] = {
@@ -283,7 +329,7 @@ ZH: dict[str, str] = {
     "bad_hidden": "隐藏层宽度必须是 1 到 {layers} 个 {lo} 到 {hi} 之间的整数，用逗号分隔"
     "（例如 10 或 32,32）。暂时仍使用 {value}。",
     "internal_error": "程序内部出了点问题；你的设置都还在。试试点“重置”。",
-    "need_upload": "上传一个 CSV 文件即可用你自己的数据训练；在那之前仍使用之前的数据集。",
+    "need_upload": "在侧边栏（数据）上传一个 CSV 文件，就能用你自己的数据点训练。",
     "chart_fit_title": "数据与拟合曲线",
     "chart_x": "x",
     "chart_y": "y",
@@ -320,6 +366,60 @@ ZH: dict[str, str] = {
     "teacher_panel": "教师专用",
     "teacher_text": "勾选要对学生隐藏的控件（它们的取值仍然有效），然后复制链接。",
     "autoplay": "打开链接时自动开始训练",
+    "x_column": "作为 x 的列",
+    "y_column": "作为 y 的列",
+    "upload_kept": "之前的数据保持不变。",
+    "upload_ok": "从 {name} 读入 {rows} 个数据点。",
+    "upload_dropped": "跳过了 {dropped} 行（空白、文字、NaN 或 inf）。",
+    "upload_scaled": "训练时 x 被缩放到 [−1, 1]，y 被标准化为均值 0、标准差 1，这样常用的学习率都能用；"
+    "图表和系数用的是你原来的单位，损失用的是缩放后的单位。",
+    "remove_points": "删除选中的 {n} 个点",
+    "add_outlier": "加一个离群点",
+    "undo_edits": "恢复数据",
+    "edit_hint": "在图上点击数据点即可选中（按住 Shift 可多选）。加一个离群点，比较均方误差与 L1 或 "
+    "Huber 损失：均方误差会被它拉过去，另外两种几乎不动。",
+    "replay": "回放",
+    "replay_help": "拖动查看已保存的各帧；点“训练”会从当前显示的步数继续。",
+    "landscape_panel": "损失曲面",
+    "landscape_text": "每一对 (w, b) 就是一条可能的直线，颜色表示它的损失。梯度下降从起点一路下坡，"
+    "走向最小二乘的最优点（×）。又长又窄的山谷会让路径来回折返。",
+    "race_panel": "比赛",
+    "race_text": "在同样的数据上、从同样的初始权重出发，一次批量地同时训练几个变体。"
+    "注意：学习率太小时走得很慢，太大时会冲过头甚至发散。",
+    "race_kind": "比较",
+    "race_lr": "学习率",
+    "race_optimizer": "优化器",
+    "race_need_two": "至少选两个来比较。",
+    "race_go": "开始比赛",
+    "race_full_batch": "比赛时每一步都使用全部数据点（批大小为 0）。",
+    "code_panel": "给我看代码",
+    "code_text": "同一次训练写成普通的 PyTorch 脚本，和教程里的一样。用 python 运行它，"
+    "打印出的损失和本页完全相同。",
+    "download_script": "下载脚本",
+    "download_panel": "下载",
+    "download_text": "数据、当前曲线、损失记录，以及训练好的权重（当前步数的 PyTorch state_dict）。",
+    "download_data": "数据（CSV）",
+    "download_curve": "曲线（CSV）",
+    "download_loss": "损失记录（CSV）",
+    "download_weights": "权重（.pt）",
+    "upload_empty": "文件是空的。请上传一个包含两列数字（x 和 y）的 CSV 文件，每行一个点。",
+    "upload_too_big": "文件有 {size} 字节，上限是 {limit} 字节。FitLab 最多拟合 {rows} 个点："
+    "只保留 x 和 y 两列，并减少行数。",
+    "upload_not_text": "无法把文件当作文本读取：请另存为 UTF-8 编码的 CSV"
+    "（Excel 中：文件 > 另存为 > CSV UTF-8），再上传。",
+    "upload_bad_csv": '无法把文件拆分成行和列：有引号（"）没有闭合，或者某一行太长。请重新保存为 CSV。',
+    "upload_too_many_columns": "文件有 {columns} 列，FitLab 最多读取 {limit} 列。只保留 x 和 y 两列后再上传。",
+    "upload_no_numeric": "没有任何一列是数字。FitLab 需要两列数字（x 和 y），每行一个点。",
+    "upload_one_column": "只有一列（{column}）是数字。请再加一列数字，这样才有 x 和 y。",
+    "upload_no_such_column": "没有名为 {column} 的列。请从这些列中选择：{choices}。",
+    "upload_not_numeric": "列 {column} 不是数字。请从这些列中选择：{choices}。",
+    "upload_too_few_rows": "拟合至少需要 2 行在 {x} 和 {y} 两列都有数字；这个文件只有 {rows} 行"
+    "（另有 {dropped} 行因空白、文字、NaN 或 inf 被跳过）。",
+    "upload_too_many_rows": "文件有 {rows} 行，FitLab 最多拟合 {limit} 个点。请减少行数，"
+    "例如每 {step} 行保留一行，再上传。",
+    "upload_constant_x": "所有 x 值（列 {column}）都等于 {value}；拟合需要 x 有变化。请换一列作为 x。",
+    "upload_huge_value": "列 {column} 中有一个值为 {value}；FitLab 能处理的数字最大为 {limit}。"
+    "请缩放这一列（例如换个单位）后再上传。",
 }
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "zh": ZH}

@@ -140,6 +140,7 @@ def make_scene(cfg: FitConfig, points: pd.DataFrame | None = None) -> Scene:
         xs, ys = original(x, y)
         parts.append(pd.DataFrame({"x": xs, "y": ys, "split": split}))
     pts = pd.concat(parts, ignore_index=True)
+    pts["id"] = pts.index  # what a click on the chart selects
     truth = None
     if points is None:
         truth = pd.DataFrame(

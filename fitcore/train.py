@@ -52,6 +52,21 @@ def train_iter(cfg: FitConfig, data: pd.DataFrame | None = None) -> Iterator[Sna
     data noise, test split, initial weights, then minibatch draws during training.
     `data` (columns x, y) replaces the generated points, e.g. an uploaded CSV.
     """
+    for snap, _ in _train(cfg, data):
+        yield snap
+
+
+def model_at(cfg: FitConfig, step: int, data: pd.DataFrame | None = None) -> nn.Module:
+    """The model after the snapshot at `step` (or the run's last one), by replaying the run."""
+    model = None
+    for snap, model in _train(cfg, data):  # noqa: B007 - the model after the loop is the answer
+        if snap.step >= step:
+            break
+    return model
+
+
+def _train(cfg: FitConfig, data: pd.DataFrame | None) -> Iterator[tuple[Snapshot, nn.Module]]:
+    """train_iter's loop, also handing out the live model at each snapshot."""
     g = torch.Generator().manual_seed(cfg.seed)
     d = make_data(cfg, data, g)
     model = build_model(cfg, g)
@@ -75,7 +90,7 @@ def train_iter(cfg: FitConfig, data: pd.DataFrame | None = None) -> Iterator[Sna
         diverged = not math.isfinite(loss.item())
         if diverged or step % cfg.every == 0 or step == cfg.steps:
             full = loss.item() if not batch else _loss(model, loss_fn, x, y)
-            yield _snapshot(cfg, d, model, loss_fn, grid, step, full, diverged)
+            yield _snapshot(cfg, d, model, loss_fn, grid, step, full, diverged), model
             if diverged or not math.isfinite(full):
                 return
         if step == cfg.steps:

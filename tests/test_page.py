@@ -145,7 +145,7 @@ def test_a_poly_link_restores_the_degree():
 
 def test_bad_link_values_are_named_with_the_value_used():
     at = open_page(lr="banana", steps="999999", hidden="0,5", zzz="1", speed="warp")
-    text = at.warning[0].value
+    text = re.sub(r"\\(.)", r"\1", at.warning[0].value)  # as shown: markdown escapes removed
     assert "lr='banana'" in text and "0.05" in text
     assert "steps='999999'" in text and "20000" in text
     assert "'zzz'" in text and "speed='warp'" in text
