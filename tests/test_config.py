@@ -1,0 +1,130 @@
+"""FitConfig and UiSettings query strings: round trips, limits, and hostile input."""
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fitcore import LIMITS, PRESETS, FitConfig
+from fitcore.config import CHOICES, HIDEABLE, SPEEDS, UiSettings
+
+
+def _number(name):
+    lo, hi = LIMITS[name]
+    if isinstance(lo, int):
+        return st.integers(lo, hi)
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+configs = st.builds(
+    FitConfig,
+    **{name: st.sampled_from(choices) for name, choices in CHOICES.items()},
+    **{f.name: _number(f.name) for f in dataclasses.fields(FitConfig) if f.name in LIMITS},
+    hidden=st.lists(st.integers(*LIMITS["width"]), min_size=1, max_size=4).map(tuple),
+)
+
+
+@given(configs)
+def test_query_round_trip(cfg):
+    query = cfg.to_query()
+    assert all(isinstance(v, str) for v in query.values())
+    back, warnings = FitConfig.from_query(query)
+    assert back == cfg and warnings == []
+
+
+def test_to_query_writes_only_what_differs():
+    assert FitConfig().to_query() == {}
+    assert FitConfig(lr=0.1, hidden=(32, 32)).to_query() == {"lr": "0.1", "hidden": "32,32"}
+
+
+def test_preset_is_the_starting_point_of_a_link():
+    cfg, warnings = FitConfig.from_query({"preset": "blog-linear", "seed": "4"})
+    assert cfg == dataclasses.replace(PRESETS["blog-linear"], seed=4) and warnings == []
+
+
+@given(
+    st.dictionaries(st.text(max_size=20), st.text(max_size=60) | st.lists(st.text(), max_size=3))
+)
+@settings(max_examples=300)
+def test_from_query_never_raises(query):
+    cfg, warnings = FitConfig.from_query(query)
+    ui, ui_warnings = UiSettings.from_query(query)
+    assert isinstance(cfg, FitConfig) and isinstance(ui, UiSettings)
+    assert all(isinstance(w, str) and w for w in warnings + ui_warnings)
+
+
+@pytest.mark.parametrize(
+    "key, raw, expected",
+    [
+        ("lr", "1e308", 10.0),
+        ("lr", "-3", 1e-5),
+        ("steps", "99999999999999999999", 20000),
+        ("n_points", "1", 2),
+        ("hidden", "500,500,500,500,500,500", (128, 128, 128, 128)),
+    ],
+)
+def test_out_of_range_values_are_clamped_with_a_warning(key, raw, expected):
+    cfg, warnings = FitConfig.from_query({key: raw})
+    assert getattr(cfg, key) == expected
+    shown = ",".join(map(str, expected)) if isinstance(expected, tuple) else str(expected)
+    assert len(warnings) == 1 and warnings[0].startswith(f"{key}=") and shown in warnings[0]
+
+
+@pytest.mark.parametrize(
+    "key, raw",
+    [
+        ("lr", "nan"),
+        ("lr", "inf"),
+        ("seed", "1.5"),
+        ("steps", "<script>"),
+        ("model", "../etc"),
+        ("hidden", "a,b"),
+        ("dataset", "国"),
+    ],
+)
+def test_malformed_values_fall_back_to_the_default_with_a_warning(key, raw):
+    cfg, warnings = FitConfig.from_query({key: raw})
+    assert getattr(cfg, key) == getattr(FitConfig(), key)
+    assert len(warnings) == 1 and key in warnings[0]
+
+
+def test_repeated_and_unknown_keys_are_named():
+    cfg, warnings = FitConfig.from_query({"lr": ["0.1", "0.2"], "bogus": "1"})
+    assert cfg.lr == 0.2
+    assert any("given 2 times" in w for w in warnings) and any("'bogus'" in w for w in warnings)
+
+
+def test_long_values_are_shortened_in_warnings():
+    _, warnings = FitConfig.from_query({"lr": "9" * 5000 + "x"})
+    assert len(warnings[0]) < 200
+
+
+def test_ui_settings_round_trip_and_defaults():
+    ui = UiSettings(
+        preset="blog-linear", lang="zh", speed="max", autoplay=True, hide=("lr", "seed")
+    )
+    back, warnings = UiSettings.from_query(ui.to_query())
+    assert back == ui and warnings == []
+    assert UiSettings.from_query({})[0] == UiSettings()
+
+
+def test_ui_settings_name_bad_values():
+    ui, warnings = UiSettings.from_query(
+        {"speed": "warp", "lang": "fr", "hide": "lr,nope", "autoplay": "maybe"}
+    )
+    assert ui.speed == "normal" and ui.lang is None and ui.hide == ("lr",) and not ui.autoplay
+    assert len(warnings) == 4
+
+
+def test_every_field_is_hideable():
+    assert {f.name for f in dataclasses.fields(FitConfig)} <= set(HIDEABLE)
+    assert set(SPEEDS) == {"slow", "normal", "fast", "max"}
+
+
+def test_limits_cover_every_numeric_field():
+    for f in dataclasses.fields(FitConfig):
+        if f.name not in CHOICES and f.name != "hidden":
+            lo, hi = LIMITS[f.name]
+            assert lo <= getattr(FitConfig(), f.name) <= hi and math.isfinite(hi)

@@ -1,0 +1,108 @@
+"""SharedRun: frames computed once and shared, safe across threads, bounded in memory."""
+
+import dataclasses
+import threading
+
+import pandas as pd
+
+from fitcore import PRESETS, FitConfig, train_iter
+from fitcore.player import MAX_FRAMES, MAX_HISTORY, SharedRun, make_scene
+
+
+def quick(**changes):
+    return dataclasses.replace(FitConfig(), **{"steps": 300, "every": 50, **changes})
+
+
+def test_frames_are_train_iters_snapshots():
+    cfg = quick()
+    run = SharedRun(cfg)
+    step, got = -1, []
+    while (frame := run.after(step)) is not None:
+        got.append((frame.step, frame.train_loss))
+        step = frame.step
+    assert got == [(s.step, s.train_loss) for s in train_iter(cfg)]
+    assert run.done
+
+
+def test_nothing_is_computed_until_pulled():
+    run = SharedRun(quick())
+    assert run.frames == [] and not run.done
+    run.after(-1)
+    assert [f.step for f in run.frames] == [0]
+
+
+def test_catch_up_spends_its_budget_and_returns_the_newest_frame():
+    run = SharedRun(quick(steps=2000, every=10))
+    assert run.catch_up(-1, budget=0.0).step == 0  # no budget: just the next frame
+    frame = run.catch_up(0, budget=10.0)
+    assert frame.step == 2000 and run.done
+
+
+def test_threads_pulling_at_once_see_one_consistent_run():
+    cfg = quick(steps=400, every=10)
+    run = SharedRun(cfg)
+    seen, errors = [[] for _ in range(6)], []
+
+    def watch(out):
+        try:
+            step = -1
+            while (frame := run.after(step)) is not None:
+                out.append((frame.step, frame.train_loss))
+                step = frame.step
+        except Exception as e:  # noqa: BLE001 - any error is the failure being tested for
+            errors.append(e)
+
+    threads = [threading.Thread(target=watch, args=(out,)) for out in seen]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expected = [(s.step, s.train_loss) for s in train_iter(cfg)]
+    assert errors == [] and all(out == expected for out in seen)
+
+
+def test_frames_are_thinned_past_the_cap_keeping_first_and_last():
+    run = SharedRun(quick(steps=3000, every=5))
+    run.catch_up(-1, budget=60.0)
+    steps = [f.step for f in run.frames]
+    assert len(steps) <= MAX_FRAMES and steps[0] == 0 and steps[-1] == 3000
+    assert steps == sorted(steps)
+
+
+def test_history_keeps_every_step_but_hands_charts_a_bounded_table():
+    run = SharedRun(quick(steps=6000, every=2, model="linear"))
+    run.catch_up(-1, budget=60.0)
+    history = run.history(6000)
+    assert list(history.columns) == ["step", "series", "loss"]
+    assert len(history) <= MAX_HISTORY + 1 and history["step"].iloc[-1] == 6000
+    assert history["step"].iloc[0] == 0
+
+
+def test_history_has_test_loss_only_with_a_split():
+    run = SharedRun(quick(test_fraction=0.2))
+    run.after(-1)
+    assert set(run.history(0)["series"]) == {"train", "test"}
+
+
+def test_divergence_ends_the_run():
+    run = SharedRun(FitConfig(dataset="linear", noise=0.5, lr=10.0, steps=500, every=100))
+    frame = run.catch_up(-1, budget=30.0)
+    assert frame.diverged and run.done and run.after(frame.step) is None
+
+
+def test_scene_matches_the_runs_data_and_reference():
+    cfg = dataclasses.replace(PRESETS["blog-linear"], model="linear", test_fraction=0.25)
+    scene = make_scene(cfg)
+    assert scene.points["split"].value_counts().to_dict() == {"train": 150, "test": 50}
+    assert scene.reference_loss is not None and scene.reference_params.keys() == {"w", "b"}
+    lo, hi = scene.y_domain
+    assert lo < scene.points["y"].min() and hi > scene.points["y"].max()
+    assert scene.truth is not None and scene.truth["y"].iloc[0] == 2 * scene.truth["x"].iloc[0] + 5
+
+
+def test_scene_of_uploaded_points_is_in_their_units_without_a_true_function():
+    points = pd.DataFrame({"x": [10.0, 20.0, 30.0, 40.0], "y": [1.0, 3.0, 2.0, 5.0]})
+    scene = make_scene(FitConfig(dataset="csv", model="linear"), points)
+    assert scene.truth is None
+    assert sorted(scene.points["x"]) == [10.0, 20.0, 30.0, 40.0]
+    assert scene.x_domain[0] < 10 and scene.x_domain[1] > 40
