@@ -21,7 +21,7 @@ from fitcore.i18n import catalog, pick_language
 from fitcore.models import build_model, describe
 from fitcore.player import SharedRun
 from fitcore.race import race_iter
-from fitcore.train import model_at
+from fitcore.train import model_at, train_iter
 from fitcore.upload import MAX_ROWS, UploadError, load_csv, numeric_columns, read_table
 
 log = logging.getLogger("fitlab")
@@ -35,9 +35,14 @@ FIELDS = [f.name for f in dataclasses.fields(FitConfig)]
 
 
 @st.cache_resource
-def _torch_threads() -> None:
+def _torch_setup() -> None:
+    """Once per server process, not per session."""
     # One thread: for this tiny network it is ~10x faster than two when the other core is busy.
     torch.set_num_threads(1)
+    # The first optimizer and skip_init import torch internals (~2 s): pay that at start-up,
+    # not in the first student's first frame.
+    for _ in train_iter(FitConfig(steps=1)):
+        pass
 
 
 @st.cache_resource(max_entries=32, ttl=3600)
@@ -839,7 +844,7 @@ def downloads(T, run: SharedRun, cfg: FitConfig, points, frame) -> None:
 
 
 def main() -> None:
-    _torch_threads()
+    _torch_setup()
     init_state()
     ss = st.session_state
     T = catalog(ss["lang"])

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 
 from fitcore.config import FitConfig
+from fitcore.upload import load_csv  # noqa: F401 - the design's fitcore.data.load_csv
 
 Dataset = Callable[[torch.Tensor, float, "torch.Generator | None"], torch.Tensor]
 

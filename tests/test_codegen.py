@@ -1,0 +1,319 @@
+"""export_script: the exported plain-PyTorch script, run with python, prints train_iter's losses."""
+
+import ast
+import contextlib
+import dataclasses
+import io
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fitcore import PRESETS, FitConfig, train_iter
+from fitcore.codegen import FORMULAS, export_script
+from fitcore.config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS
+from fitcore.data import DATASETS
+from tests.blog_script import blog_losses
+
+
+def uploaded_points() -> pd.DataFrame:
+    """Unsorted integer x with repeated values, so the script must sort stably and convert."""
+    rng = np.random.default_rng(1)
+    x = np.repeat(rng.permutation(np.arange(100, 300, 8)), 2)  # every x twice
+    return pd.DataFrame({"x": x, "y": 0.5 * x - 40 + rng.normal(0, 3, len(x))})
+
+
+# Each run's config and uploaded points. Together they cover every dataset, model,
+# activation, optimizer and loss (checked below), with few steps so the file stays fast.
+CASES: dict[str, tuple[FitConfig, pd.DataFrame | None]] = {
+    "linear-model": (
+        FitConfig(dataset="linear", model="linear", lr=0.1, steps=60, every=20),
+        None,
+    ),
+    "poly-sgd-momentum": (
+        FitConfig(
+            dataset="sine", model="poly", degree=5, lr=0.3, momentum=0.9, steps=100, every=25
+        ),
+        None,
+    ),
+    "mlp-adam-huber": (
+        FitConfig(
+            activation="tanh", optimizer="adam", loss="huber", lr=0.01, steps=100, every=30, seed=3
+        ),
+        None,
+    ),
+    "mlp-adamw-two-layers": (
+        FitConfig(
+            dataset="bump", hidden=(8, 8), activation="gelu", optimizer="adamw", lr=0.01, steps=100
+        ),
+        None,
+    ),
+    "mlp-rmsprop-momentum-decay": (
+        FitConfig(
+            dataset="step",
+            hidden=(6,),
+            activation="sigmoid",
+            optimizer="rmsprop",
+            momentum=0.5,
+            weight_decay=0.01,
+            loss="l1",
+            lr=0.01,
+            steps=100,
+            every=50,
+        ),
+        None,
+    ),
+    "test-split": (
+        FitConfig(
+            dataset="abs",
+            activation="leaky_relu",
+            test_fraction=0.25,
+            momentum=0.5,
+            weight_decay=0.1,
+            steps=100,
+            every=50,
+        ),
+        None,
+    ),
+    "minibatches": (
+        FitConfig(
+            dataset="sawtooth",
+            hidden=(16,),
+            activation="elu",
+            batch_size=16,
+            optimizer="adam",
+            lr=0.01,
+            steps=100,
+            every=25,
+        ),
+        None,
+    ),
+    "minibatches-and-test-split": (
+        FitConfig(
+            dataset="sine",
+            hidden=(12, 6, 4),
+            activation="silu",
+            batch_size=32,
+            test_fraction=0.2,
+            optimizer="rmsprop",
+            loss="huber",
+            lr=0.005,
+            steps=100,
+            every=40,
+        ),
+        None,
+    ),
+    "batch-larger-than-training-set": (
+        FitConfig(
+            dataset="cubic",
+            n_points=20,
+            noise=1,  # an int: the script must write it as the config holds it
+            test_fraction=0.5,
+            batch_size=50,
+            optimizer="adagrad",
+            loss="l1",
+            lr=0.1,
+            steps=60,
+            every=20,
+        ),
+        None,
+    ),
+    "uploaded-linear": (
+        FitConfig(dataset="csv", model="linear", lr=0.5, steps=60, every=20),
+        uploaded_points(),
+    ),
+    "uploaded-mlp-split-batches": (
+        FitConfig(dataset="csv", test_fraction=0.3, batch_size=8, steps=60, every=20, seed=5),
+        uploaded_points(),
+    ),
+}
+DIVERGING = FitConfig(dataset="linear", noise=0.5, lr=10.0, steps=500, every=100)
+BLOG_SEED = 1
+BLOG = dataclasses.replace(PRESETS["blog-quadratic"], seed=BLOG_SEED)
+
+
+# One torch thread in the scripts and here, as the app runs: for these tiny networks two threads
+# were about 10x slower than one on a 2-core machine whose other core was busy.
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def run_script(path, cfg: FitConfig, points: pd.DataFrame | None) -> subprocess.CompletedProcess:
+    path.write_text(export_script(cfg, points), encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, env=ONE_THREAD, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """Each case's script run with python, side by side: each run is mostly `import torch`."""
+    folder = tmp_path_factory.mktemp("exported")
+    runs = {**CASES, "diverging": (DIVERGING, None), "blog": (BLOG, None)}
+
+    def one(name):
+        # A name no stdlib module has: the script's folder comes first on its sys.path.
+        path = folder / f"fitlab_{name.replace('-', '_')}.py"
+        return run_script(path, *runs[name])
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(zip(runs, pool.map(one, runs), strict=True))
+
+
+def step_lines(out: subprocess.CompletedProcess) -> list[list[str]]:
+    """The `step <n> loss <value> [test_loss <value>]` lines of a script's output, split."""
+    assert out.returncode == 0, out.stderr
+    return [line.split() for line in out.stdout.splitlines() if line.startswith("step ")]
+
+
+def printed(out: subprocess.CompletedProcess) -> list[tuple[int, float]]:
+    return [(int(row[1]), float(row[3])) for row in step_lines(out)]
+
+
+def printed_test_losses(out: subprocess.CompletedProcess) -> list[float]:
+    return [float(row[5]) for row in step_lines(out) if row[4:5] == ["test_loss"]]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_script_prints_the_train_losses_of_train_iter(name, outputs):
+    cfg, points = CASES[name]
+    expected = [(s.step, s.train_loss) for s in train_iter(cfg, points)]
+    assert printed(outputs[name]) == expected
+
+
+@pytest.mark.parametrize("name", [n for n, (cfg, _) in CASES.items() if cfg.test_fraction])
+def test_script_prints_the_test_losses_of_train_iter(name, outputs):
+    cfg, points = CASES[name]
+    assert printed_test_losses(outputs[name]) == [s.test_loss for s in train_iter(cfg, points)]
+
+
+def test_blog_quadratic_script_prints_the_blogs_losses(outputs):
+    expected = blog_losses("quadratic", BLOG_SEED)  # the blog's own loop on the global RNG
+    got = dict(printed(outputs["blog"]))
+    assert {step: got[step] for step in expected} == expected
+
+
+def test_diverging_script_stops_where_train_iter_stops(outputs):
+    expected = [(s.step, repr(s.train_loss)) for s in train_iter(DIVERGING)]
+    got = [(step, repr(loss)) for step, loss in printed(outputs["diverging"])]
+    assert got == expected
+    assert expected[-1][0] < DIVERGING.steps
+    assert "diverged at step" in outputs["diverging"].stdout
+
+
+def test_cases_cover_every_choice():
+    cfgs = [cfg for cfg, _ in CASES.values()]
+    assert {c.dataset for c in cfgs} >= set(DATASETS) | {"csv"}
+    assert {c.model for c in cfgs} == set(MODELS)
+    assert {c.activation for c in cfgs if c.model == "mlp"} == set(ACTIVATIONS)
+    assert {c.optimizer for c in cfgs} == set(OPTIMIZERS)
+    assert {c.loss for c in cfgs} == set(LOSSES)
+
+
+def test_every_dataset_has_a_formula():
+    assert set(FORMULAS) == set(DATASETS)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_script_compiles_and_imports_only_torch_and_math(name):
+    script = export_script(*CASES[name])
+    tree = ast.parse(script)
+    compile(tree, name, "exec")
+    modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert {m.split(".")[0] for m in modules} <= {"torch", "math"}
+    assert "Variable" not in script and "fitcore" not in script
+
+
+def test_script_has_the_tutorials_training_step():
+    script = export_script(*CASES["minibatches-and-test-split"])
+    marks = ["# forward", "# backward", "optimizer.zero_grad()", "loss.backward()", "# update"]
+    marks.append("optimizer.step()")
+    positions = [script.index(mark) for mark in marks]
+    assert positions == sorted(positions)
+    assert "class Net(nn.Module):" in script and "torch.Generator().manual_seed(seed)" in script
+
+
+def test_linear_model_script_has_only_the_code_it_needs():
+    script = export_script(*CASES["linear-model"])
+    for unused in ("randint", "randperm", "test_loss", "legendre", "no_grad", "F."):
+        assert unused not in script, unused
+    assert len(script.splitlines()) < 90
+
+
+def test_header_names_the_settings_and_how_to_run():
+    script = export_script(*CASES["mlp-rmsprop-momentum-decay"])
+    header = script[: script.index("import ")]
+    for setting in ("dataset=step", "hidden=6", "optimizer=rmsprop", "momentum=0.5", "lr=0.01"):
+        assert setting in header, setting
+    assert "python" in header and "step <n> loss <value>" in header
+
+
+def test_uploaded_points_are_embedded_in_full_precision():
+    cfg, points = CASES["uploaded-linear"]
+    script = export_script(cfg, points)
+    assert repr(float(points.y.iloc[0])) in script
+    assert "dataset=" not in script[: script.index("import ")]  # the points replace it
+
+
+def test_csv_dataset_without_points_raises():
+    with pytest.raises(ValueError, match="uploaded points"):
+        export_script(FitConfig(dataset="csv"))
+
+
+def test_non_finite_points_raise():
+    points = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [1.0, float("nan"), 3.0]})
+    with pytest.raises(ValueError, match="finite"):
+        export_script(FitConfig(dataset="csv"), points)
+
+
+# Any valid config, kept small: few points and steps, lr up to 10 so some runs diverge.
+small_configs = st.builds(
+    FitConfig,
+    dataset=st.sampled_from(sorted(DATASETS)),
+    n_points=st.integers(2, 60),
+    noise=st.floats(0.0, 5.0),
+    test_fraction=st.floats(0.0, 0.5),
+    seed=st.integers(0, 2**31 - 1),
+    model=st.sampled_from(MODELS),
+    degree=st.integers(1, 12),
+    hidden=st.lists(st.integers(1, 16), min_size=1, max_size=4).map(tuple),
+    activation=st.sampled_from(ACTIVATIONS),
+    optimizer=st.sampled_from(OPTIMIZERS),
+    lr=st.floats(1e-5, 10.0),
+    momentum=st.floats(0.0, 0.99),
+    weight_decay=st.floats(0.0, 1.0),
+    batch_size=st.integers(0, 80),
+    loss=st.sampled_from(LOSSES),
+    steps=st.integers(1, 30),
+    every=st.integers(1, 40),
+)
+small_points = st.lists(
+    st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)), min_size=2, max_size=40
+).map(lambda rows: pd.DataFrame(rows, columns=["x", "y"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=small_configs, points=st.none() | small_points)
+def test_any_config_script_run_in_process_prints_train_iters_losses(cfg, points):
+    # exec instead of a subprocess: the script imports only torch, already loaded here.
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(export_script(cfg, points), "exported", "exec"), {"__name__": "__main__"})
+    rows = [line.split() for line in out.getvalue().splitlines() if line.startswith("step ")]
+    expected = [(s.step, repr(s.train_loss)) for s in train_iter(cfg, points)]
+    assert [(int(row[1]), repr(float(row[3]))) for row in rows] == expected  # repr: nan == nan
