@@ -76,9 +76,6 @@ def init_state() -> None:
     query = query_dict()
     cfg, warnings = FitConfig.from_query(query)
     ui, ui_warnings = UiSettings.from_query(query)
-    if cfg.dataset == "csv":  # a link cannot carry an upload
-        warnings.append("dataset='csv': uploaded data is not part of a link, using quadratic")
-        cfg = dataclasses.replace(cfg, dataset="quadratic")
     st.session_state.update(
         values={f: getattr(cfg, f) for f in FIELDS},  # the settings, also while a widget is hidden
         lang=pick_language(ui.lang, st.context.locale),

@@ -1,0 +1,58 @@
+"""Uploads in a real browser (AppTest cannot drive st.file_uploader)."""
+
+import re
+from pathlib import Path
+
+from tests.conftest import wait_for_app_idle
+
+DATA = Path(__file__).parent / "data"
+
+
+def status(page) -> str:
+    return page.locator(".st-key-status").inner_text()
+
+
+def upload(page, path: Path) -> None:
+    page.locator(".st-key-upload input[type=file]").set_input_files(str(path))
+    wait_for_app_idle(page)
+
+
+def open_csv_page(page, app_server):
+    page.goto(app_server.url + "?dataset=csv&model=linear&steps=200&every=100")
+    wait_for_app_idle(page)
+    page.locator(".st-key-upload").wait_for()
+
+
+def test_a_good_upload_trains_and_a_bad_one_keeps_the_data(page, app_server, tmp_path):
+    # the link cannot carry an upload: the page asks for a file and offers the uploader
+    open_csv_page(page, app_server)
+    upload(page, DATA / "semicolon.csv")
+    page.locator(".st-key-status").wait_for()
+    assert status(page).startswith("step 0 / 200")
+    page.locator(".st-key-step button").click()
+    page.wait_for_function(
+        "document.querySelector('.st-key-status').innerText.includes('step 100 / 200')"
+    )
+    wait_for_app_idle(page)
+    w_before = page.locator('[data-testid="stMetric"]').nth(1).inner_text()
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,city\nAnna,Paris\nBo,Rome\n", encoding="utf-8")
+    upload(page, bad)
+    alert = page.locator('[data-testid="stAlertContentError"]')
+    alert.wait_for()
+    assert "No column holds numbers" in alert.inner_text()
+    assert "previous data is kept" in alert.inner_text()
+    # the run on the previous file is still there, at the same step
+    assert status(page).startswith("step 100 / 200")
+    assert page.locator('[data-testid="stMetric"]').nth(1).inner_text() == w_before
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in app_server.log_text()
+
+
+def test_a_chinese_gbk_file_loads_with_its_row_count(page, app_server):
+    open_csv_page(page, app_server)
+    upload(page, DATA / "gbk_header.csv")
+    caption = page.get_by_text(re.compile(r"\d+ points from gbk_header\.csv"))
+    caption.wait_for()
+    assert status(page).startswith("step 0 /")
