@@ -14,6 +14,7 @@ import streamlit as st
 import torch
 
 from fitcore import LIMITS, PRESETS, FitConfig, charts, landscape
+from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
 from fitcore.config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS, SPEEDS, UiSettings
 from fitcore.data import DATASETS
@@ -29,6 +30,7 @@ log = logging.getLogger("fitlab")
 # Seconds between frames per speed. At "max" each frame trains for MAX_BUDGET seconds first.
 INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.1}
 MAX_BUDGET = 0.08
+MAX_ADDED = 20  # outliers a student may add: enough to make the point, bounded per session
 LR_STEPS = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0]
 DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0]
 FIELDS = [f.name for f in dataclasses.fields(FitConfig)]
@@ -282,14 +284,9 @@ def sync_query(cfg: FitConfig) -> None:
         st.query_params.from_dict(wanted)
 
 
-def suggest_lr(lr: float) -> float:
-    """A learning rate a few times smaller, rounded to 1, 2 or 5 times a power of ten."""
-    target = lr / 5
-    exp = math.floor(math.log10(target))
-    for m in (5, 2, 1):
-        if m * 10**exp <= target:
-            return float(f"{m * 10**exp:.1g}")
-    return float(f"{10**exp:.1g}")
+@st.cache_data(max_entries=64)
+def suggested_lr(key: str, _cfg: FitConfig, _points) -> float:
+    return suggest_lr(_cfg, _points)
 
 
 def buttons(T, run: SharedRun, cfg: FitConfig) -> None:
@@ -393,7 +390,7 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
             text=T["status"].format(step=frame.step, steps=cfg.steps),
         )
     if frame.diverged:
-        suggestion = suggest_lr(cfg.lr)
+        suggestion = suggested_lr(ss["run_key"], cfg, run.points)
         st.error(
             T["diverged"].format(step=frame.step, lr=f"{cfg.lr:g}", suggestion=f"{suggestion:g}")
         )
@@ -624,7 +621,8 @@ def edit_points(T, run: SharedRun, selection) -> None:
         removed = set(zip(chosen["x"], chosen["y"], strict=True))
         ss["edits"] = {**ss["edits"], "removed": ss["edits"]["removed"] | removed}
         st.rerun()
-    if cols[1].button(T["add_outlier"], key="add_outlier", width="stretch"):
+    full = len(ss["edits"]["added"]) >= MAX_ADDED
+    if cols[1].button(T["add_outlier"], key="add_outlier", disabled=full, width="stretch"):
         n = len(ss["edits"]["added"])
         lo, hi = run.scene.x_domain
         x = lo + (hi - lo) * (0.3 + 0.15 * (n % 4))
