@@ -412,3 +412,39 @@ def _domain(domain: Sequence[float], name: str) -> list[float]:
 def _top(title: str, height: int) -> dict:
     """Top-level properties, passed to alt.layer: `.properties()` would deep-copy every layer."""
     return {"height": height, **({"title": title} if title else {})}
+
+
+def split_data(chart: alt.LayerChart) -> tuple[alt.LayerChart, dict[str, pd.DataFrame]]:
+    """The chart with each layer's data replaced by a reference to a dataset named after the
+    layer, and those datasets.
+
+    Compiling a chart (to_dict: building and validating the Vega-Lite spec) costs most of a
+    redraw; the structure rarely changes while the data changes every frame. A page can
+    compile the data-free chart once and send only fresh datasets with each frame, and the
+    browser, seeing the same spec, swaps the data in place.
+    """
+    datasets = {}
+    layers = []
+    for layer in chart.layer:
+        if isinstance(layer.data, pd.DataFrame):
+            datasets[layer.name] = layer.data
+            layer = layer.copy(deep=False)  # plain assignment: no per-frame schema validation
+            layer.data = alt.NamedData(name=layer.name)
+        layers.append(layer)
+    free = chart.copy(deep=False)
+    free.layer = layers
+    return free, datasets
+
+
+def compile_spec(chart: alt.LayerChart) -> dict:
+    """The Vega-Lite spec of a data-free chart (see split_data), validated once."""
+    spec = chart.to_dict()
+    # Altair's default theme sizes the view at 300 px; the page sizes charts itself.
+    view = spec.get("config", {}).get("view", {})
+    for key in ("continuousWidth", "continuousHeight"):
+        view.pop(key, None)
+    if "config" in spec and not view:
+        spec["config"].pop("view", None)
+        if not spec["config"]:
+            del spec["config"]
+    return spec

@@ -181,7 +181,7 @@ EN: dict[str, str] = {
     "the usual learning rates work; charts and coefficients are in your own units, losses in "
     "the scaled units.",
     # editing points
-    "remove_points": "Remove {n} selected",
+    "remove_points": "Remove selected ({n})",
     "add_outlier": "Add an outlier",
     "undo_edits": "Restore the data",
     "edit_hint": "Click points on the chart (shift-click for several) to select them. Add an "
@@ -373,7 +373,7 @@ ZH: dict[str, str] = {
     "upload_dropped": "跳过了 {dropped} 行（空白、文字、NaN 或 inf）。",
     "upload_scaled": "训练时 x 被缩放到 [−1, 1]，y 被标准化为均值 0、标准差 1，这样常用的学习率都能用；"
     "图表和系数用的是你原来的单位，损失用的是缩放后的单位。",
-    "remove_points": "删除选中的 {n} 个点",
+    "remove_points": "删除选中的点（{n}）",
     "add_outlier": "加一个离群点",
     "undo_edits": "恢复数据",
     "edit_hint": "在图上点击数据点即可选中（按住 Shift 可多选）。加一个离群点，比较均方误差与 L1 或 "

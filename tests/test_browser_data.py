@@ -1,4 +1,4 @@
-"""Uploads in a real browser (AppTest cannot drive st.file_uploader)."""
+"""Uploads and point editing in a real browser (AppTest drives neither uploads nor charts)."""
 
 import re
 from pathlib import Path
@@ -10,6 +10,13 @@ DATA = Path(__file__).parent / "data"
 
 def status(page) -> str:
     return page.locator(".st-key-status").inner_text()
+
+
+def wait_status(page, text: str) -> None:
+    """Wait until the status element's text contains `text` (it redraws with each frame)."""
+    page.wait_for_function(
+        "t => (document.querySelector('.st-key-status')?.innerText || '').includes(t)", arg=text
+    )
 
 
 def upload(page, path: Path) -> None:
@@ -27,12 +34,9 @@ def test_a_good_upload_trains_and_a_bad_one_keeps_the_data(page, app_server, tmp
     # the link cannot carry an upload: the page asks for a file and offers the uploader
     open_csv_page(page, app_server)
     upload(page, DATA / "semicolon.csv")
-    page.locator(".st-key-status").wait_for()
-    assert status(page).startswith("step 0 / 200")
+    wait_status(page, "step 0 / 200")
     page.locator(".st-key-step button").click()
-    page.wait_for_function(
-        "document.querySelector('.st-key-status').innerText.includes('step 100 / 200')"
-    )
+    wait_status(page, "step 100 / 200")
     wait_for_app_idle(page)
     w_before = page.locator('[data-testid="stMetric"]').nth(1).inner_text()
 
@@ -55,4 +59,35 @@ def test_a_chinese_gbk_file_loads_with_its_row_count(page, app_server):
     upload(page, DATA / "gbk_header.csv")
     caption = page.get_by_text(re.compile(r"\d+ points from gbk_header\.csv"))
     caption.wait_for()
-    assert status(page).startswith("step 0 /")
+    wait_status(page, "step 0 /")
+
+
+def test_clicked_points_are_removed_and_an_outlier_added(page, app_server):
+    page.goto(app_server.url + "?model=linear&dataset=linear&noise=0.5&n_points=20&seed=5")
+    wait_for_app_idle(page)
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    points = chart.locator("g.points_marks path")  # the scatter layer, named "points"
+    points.first.wait_for()
+    assert points.count() == 20
+    points.nth(7).click()
+    remove = page.locator(".st-key-remove_points button")
+    page.wait_for_function(
+        "document.querySelector('.st-key-remove_points button').innerText.includes('(1)')"
+    )
+    remove.click()
+    wait_for_app_idle(page)
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=stVegaLiteChart] g.points_marks path')"
+        ".length === 19"
+    )
+    page.locator(".st-key-add_outlier button").click()
+    wait_for_app_idle(page)
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=stVegaLiteChart] g.points_marks path')"
+        ".length === 20"
+    )
+    wait_status(page, "step 0 /")  # edited data is a new run
+    page.locator(".st-key-undo_edits button").click()
+    wait_for_app_idle(page)
+    assert page.locator(".st-key-undo_edits button").is_disabled()
+    assert page.locator('[data-testid="stException"]').count() == 0
