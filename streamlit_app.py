@@ -452,6 +452,10 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
             ),
             key="loss_chart",
         )
+    if display["show_units"] and cfg.model == "mlp":
+        st.caption(T["units_text"])
+    if display["show_reference"] and scene.reference is not None:
+        st.caption(T["reference_text"])
     if editable:
         edit_points(T, run, selection)
     model_panel(T, cfg, shown)

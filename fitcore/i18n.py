@@ -215,6 +215,12 @@ EN: dict[str, str] = {
     "download_curve": "Curve (CSV)",
     "download_loss": "Loss history (CSV)",
     "download_weights": "Weights (.pt)",
+    "units_text": "Each faint line is one hidden unit's output times its weight; the model's "
+    "curve is their sum plus a bias. With ReLU every unit is a hinge, so the fit is a sum of "
+    "hinges: watch the bends move as the network learns.",
+    "reference_text": "The dashed line is the best fit that exists for this model, solved in "
+    "closed form (least squares). Gradient descent approaches it step by step; its loss is the "
+    "dashed line on the loss chart.",
     **{f"upload_{code}": message for code, message in MESSAGES.items()},
 }
 
@@ -402,6 +408,10 @@ ZH: dict[str, str] = {
     "download_curve": "曲线（CSV）",
     "download_loss": "损失记录（CSV）",
     "download_weights": "权重（.pt）",
+    "units_text": "每条淡色的线是一个隐藏单元的输出乘以它的权重；模型的曲线就是它们的和再加上偏置。"
+    "用 ReLU 时每个单元都是一个折线，所以拟合结果是若干折线之和：看看网络学习时这些折点怎么移动。",
+    "reference_text": "虚线是这个模型能达到的最好拟合，用闭式解（最小二乘）直接算出。"
+    "梯度下降一步步逼近它；它的损失就是损失图上的那条虚线。",
     "upload_empty": "文件是空的。请上传一个包含两列数字（x 和 y）的 CSV 文件，每行一个点。",
     "upload_too_big": "文件有 {size} 字节，上限是 {limit} 字节。FitLab 最多拟合 {rows} 个点："
     "只保留 x 和 y 两列，并减少行数。",

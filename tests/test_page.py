@@ -1,11 +1,12 @@
 """The page in Streamlit's AppTest: load, buttons, settings, divergence, links, languages."""
 
+import json
 import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fitcore import PRESETS, FitConfig, train_iter
+from fitcore import PRESETS, FitConfig, export_script, train_iter
 from fitcore.config import HIDEABLE
 
 APP = "../streamlit_app.py"
@@ -198,3 +199,34 @@ def test_language_switch_translates_the_page():
     at = open_page()
     at.radio(key="lang").set_value("zh").run()
     assert at.button(key="step").label == "单步"
+
+
+def test_code_tab_shows_the_exported_script_of_this_run():
+    at = open_page(model="linear", lr="0.1")
+    code = [c.value for c in at.code if "optimizer.zero_grad()" in c.value]
+    assert code == [export_script(FitConfig(model="linear", lr=0.1)).strip()]
+
+
+def test_race_draws_one_loss_line_per_learning_rate():
+    at = open_page(steps="200", every="50")
+    at.button(key="race_go").click().run()
+    assert not at.exception
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 4  # the live pair and the race pair
+    race_loss = json.loads(charts[-1].proto.spec)
+    assert race_loss["layer"][0]["encoding"]["color"]["scale"]["domain"] == [
+        "lr=0.01",
+        "lr=0.05",
+        "lr=0.5",
+    ]
+
+
+def test_landscape_tab_only_for_the_linear_model():
+    assert "Loss landscape" in [t.label for t in open_page(model="linear").tabs]
+    assert "Loss landscape" not in [t.label for t in open_page().tabs]
+
+
+def test_downloads_offer_data_curve_history_and_weights():
+    at = open_page()
+    keys = {b.key for b in at.get("download_button")}
+    assert {"download_data", "download_curve", "download_loss", "download_weights"} <= keys
