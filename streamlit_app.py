@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import logging
 import math
 from urllib.parse import urlencode
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
@@ -18,9 +16,9 @@ from fitcore import LIMITS, PRESETS, FitConfig, charts, landscape
 from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
 from fitcore.config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS, SPEEDS, UiSettings
-from fitcore.data import DATASETS
+from fitcore.data import DATASETS, edit, near, points_digest
 from fitcore.i18n import catalog, pick_language
-from fitcore.models import build_model, describe
+from fitcore.models import build_model, describe, equation
 from fitcore.player import SharedRun
 from fitcore.race import race_iter
 from fitcore.train import model_at, train_iter
@@ -57,10 +55,7 @@ def shared_run(key: str, _cfg: FitConfig, _points=None) -> SharedRun:
 def run_key(cfg: FitConfig, points: pd.DataFrame | None = None) -> str:
     """A string naming the run: the config, and a digest of its points when they are given."""
     key = "&".join(f"{k}={v}" for k, v in sorted(cfg.to_query().items()))
-    if points is not None:
-        digest = hashlib.sha256(points[["x", "y"]].to_numpy().tobytes()).hexdigest()[:16]
-        key += f"|points={digest}"
-    return key
+    return key if points is None else f"{key}|points={points_digest(points)}"
 
 
 def escape_md(text: object) -> str:
@@ -509,16 +504,6 @@ def model_text(key: str, _cfg: FitConfig) -> tuple[str, int]:
     return describe(build_model(_cfg, torch.Generator().manual_seed(_cfg.seed)))
 
 
-def equation(params: dict[str, float]) -> str:
-    if "w" in params:
-        return rf"\hat y = {params['w']:.4f}\,x {params['b']:+.4f}"
-    terms = []
-    for k, c in enumerate(params.values()):
-        power = "" if k == 0 else ("x" if k == 1 else f"x^{{{k}}}")
-        terms.append(f"{c:+.3f}{power}")
-    return r"\hat y = " + " ".join(terms).lstrip("+")
-
-
 def how_it_works(T) -> None:
     st.markdown(T["how_text"])
     st.latex(r"\mathrm{MSE} = \frac{1}{n}\sum_{i=1}^{n}\left(\hat y_i - y_i\right)^2")
@@ -611,36 +596,16 @@ def run_points(T, cfg: FitConfig) -> pd.DataFrame | None:
             return None
         base = ss["uploaded"][1]
     edits = ss["edits"]
-    data_key = (
-        cfg.dataset,
-        cfg.n_points,
-        cfg.noise,
-        cfg.seed,
-        run_key(cfg, base) if base is not None else None,
-    )
+    data_key = (cfg.dataset, cfg.n_points, cfg.noise, cfg.seed)
+    if base is not None:
+        data_key = (cfg.dataset, points_digest(base))
     if edits["data"] != data_key:  # the data changed: edits of the old data no longer apply
         ss["edits"] = edits = {"data": data_key, "removed": frozenset(), "added": ()}
     if not edits["removed"] and not edits["added"]:
         return base
     if base is None:
-        scene = shared_run(run_key(cfg), cfg).scene
-        base = scene.points[["x", "y"]]
-    keep = ~near(base, edits["removed"])
-    added = pd.DataFrame(list(edits["added"]), columns=["x", "y"], dtype="float64")
-    return pd.concat([base[["x", "y"]][keep], added], ignore_index=True)
-
-
-def near(points: pd.DataFrame, pairs) -> np.ndarray:
-    """Which rows of points (x, y) lie on one of `pairs`, to float32 precision.
-
-    Edited data trains in float32 and is scaled, so a point comes back from a run a few ulps
-    away from the coordinates it was added or picked with.
-    """
-    if not pairs:
-        return np.zeros(len(points), dtype=bool)
-    xy = points[["x", "y"]].to_numpy()[:, None, :]  # (n, 1, 2)
-    ref = np.array(sorted(pairs), dtype="float64")[None, :, :]  # (1, k, 2)
-    return np.isclose(xy, ref, rtol=1e-5, atol=1e-6).all(axis=2).any(axis=1)
+        base = shared_run(run_key(cfg), cfg).scene.points
+    return edit(base, edits["removed"], edits["added"])
 
 
 def edit_points(T, run: SharedRun, selection) -> None:

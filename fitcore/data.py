@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -147,3 +149,33 @@ def _scaled(points: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor, dict[str,
     xs = ((x - x_shift) / x_scale).float().unsqueeze(1)
     ys = ((y - y_shift) / y_scale).float().unsqueeze(1)
     return xs, ys, dict(x_shift=x_shift, x_scale=x_scale, y_shift=y_shift, y_scale=y_scale)
+
+
+def points_digest(points: pd.DataFrame) -> str:
+    """A short content digest of points (x, y): equal points, equal digest."""
+    xy = np.ascontiguousarray(points[["x", "y"]].to_numpy(dtype="float64"))
+    return hashlib.sha256(xy.tobytes()).hexdigest()[:16]
+
+
+def near(points: pd.DataFrame, pairs: Collection[tuple[float, float]]) -> np.ndarray:
+    """Which rows of points (x, y) lie on one of `pairs`, to float32 precision.
+
+    Edited points train in float32 and scaled, so a point comes back from a run a few ulps
+    away from the coordinates it was added or picked with.
+    """
+    if not pairs:
+        return np.zeros(len(points), dtype=bool)
+    xy = points[["x", "y"]].to_numpy(dtype="float64")[:, None, :]  # (n, 1, 2)
+    ref = np.array(sorted(pairs), dtype="float64")[None, :, :]  # (1, k, 2)
+    return np.isclose(xy, ref, rtol=1e-5, atol=1e-6).all(axis=2).any(axis=1)
+
+
+def edit(
+    points: pd.DataFrame,
+    removed: Collection[tuple[float, float]] = (),
+    added: Collection[tuple[float, float]] = (),
+) -> pd.DataFrame:
+    """Points (x, y) without those near `removed`, followed by the `added` ones."""
+    kept = points.loc[~near(points, removed), ["x", "y"]]
+    extra = pd.DataFrame(list(added), columns=["x", "y"], dtype="float64")
+    return pd.concat([kept, extra], ignore_index=True)

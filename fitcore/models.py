@@ -85,3 +85,14 @@ def poly_coefficients(
     if x_shift != 0.0 or x_scale != 1.0:
         p = p(np.polynomial.Polynomial([-x_shift / x_scale, 1 / x_scale]))
     return p.coef
+
+
+def equation(params: dict[str, float]) -> str:
+    """LaTeX for the fitted formula: w, b (linear) or c0..cd (polynomial)."""
+    if "w" in params:
+        return rf"\hat y = {params['w']:.4f}\,x {params['b']:+.4f}"
+    terms = []
+    for k in range(len(params)):
+        power = "" if k == 0 else ("x" if k == 1 else f"x^{{{k}}}")
+        terms.append(f"{params[f'c{k}']:+.3f}{power}")
+    return r"\hat y = " + " ".join(terms).lstrip("+")
