@@ -6,6 +6,7 @@ import dataclasses
 import io
 import logging
 import math
+import os
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -15,7 +16,15 @@ import torch
 from fitcore import LIMITS, PRESETS, FitConfig, charts, landscape
 from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
-from fitcore.config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS, SPEEDS, UiSettings
+from fitcore.config import (
+    ACTIVATIONS,
+    HIDEABLE,
+    LOSSES,
+    MODELS,
+    OPTIMIZERS,
+    SPEEDS,
+    UiSettings,
+)
 from fitcore.data import DATASETS, edit, near, points_digest
 from fitcore.i18n import catalog, pick_language
 from fitcore.models import build_model, describe, equation
@@ -333,12 +342,25 @@ def _reset() -> None:
     st.session_state["cursor"] = 0
 
 
+def guarded(T, part) -> None:
+    """Run one part of the page; an unexpected error becomes a plain message, logged in full.
+
+    Students never see a traceback. Tests set FITLAB_RAISE=1 so that errors fail them.
+    """
+    try:
+        part()
+    except Exception:
+        if os.environ.get("FITLAB_RAISE"):
+            raise
+        log.exception("FitLab page error")
+        st.error(T["internal_error"])
+
+
 def live(T, run: SharedRun, cfg: FitConfig) -> None:
     """Everything that changes per frame; reruns alone on a timer while training."""
     ss = st.session_state
     playing = ss["playing"]
 
-    @st.fragment(run_every=INTERVALS[ss["speed"]] if playing else None)
     def frame_area() -> None:
         if ss.pop("full_rerun", False):
             st.rerun()  # a button inside this fragment changed a setting in the sidebar
@@ -356,7 +378,10 @@ def live(T, run: SharedRun, cfg: FitConfig) -> None:
                 st.rerun()  # the whole page: stops the timer and relabels the buttons
         draw(T, run, cfg, frame)
 
-    frame_area()
+    def guarded_frame_area() -> None:
+        guarded(T, frame_area)
+
+    st.fragment(run_every=INTERVALS[ss["speed"]] if playing else None)(guarded_frame_area)()
 
 
 def _frame_at(run: SharedRun, step: int):
@@ -526,7 +551,7 @@ def share_panel(T, cfg: FitConfig) -> None:
     with st.expander(T["teacher_panel"], icon=":material/school:"):
         st.caption(T["teacher_text"])
         cols = st.columns(3)
-        names = [*FIELDS, "preset", "speed", "lang"]
+        names = HIDEABLE
         hide = [
             n
             for i, n in enumerate(names)
@@ -846,9 +871,14 @@ def downloads(T, run: SharedRun, cfg: FitConfig, points, frame) -> None:
 def main() -> None:
     _torch_setup()
     init_state()
-    ss = st.session_state
-    T = catalog(ss["lang"])
+    T = catalog(st.session_state["lang"])
     st.set_page_config(page_title=T["page_title"], page_icon=":material/show_chart:", layout="wide")
+    guarded(T, lambda: page(T))
+
+
+def page(T) -> None:
+    """The whole page, top to bottom."""
+    ss = st.session_state
     st.title(T["title"])
     st.caption(T["subtitle"])
     if ss["link_warnings"]:

@@ -64,6 +64,8 @@ def _full_error_details_in_process() -> None:
     import streamlit as st
 
     st.set_option("client.showErrorDetails", "full")
+    # the page turns unexpected errors into a plain message for students; tests want them raised
+    os.environ["FITLAB_RAISE"] = "1"
 
 
 @pytest.fixture(scope="session", autouse=True)
