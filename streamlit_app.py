@@ -39,7 +39,7 @@ log = logging.getLogger("fitlab")
 INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.1}
 MAX_BUDGET = 0.08
 MAX_ADDED = 20  # outliers a student may add: enough to make the point, bounded per session
-LR_STEPS = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0]
+LR_STEPS = [1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0]
 DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0]
 FIELDS = [f.name for f in dataclasses.fields(FitConfig)]
 
@@ -87,7 +87,9 @@ def init_state() -> None:
         values={f: getattr(cfg, f) for f in FIELDS},  # the settings, also while a widget is hidden
         lang=pick_language(ui.lang, st.context.locale),
         speed=ui.speed,
-        preset=ui.preset or "custom",
+        # the preset only names the settings while they are still exactly the preset's
+        preset=ui.preset if ui.preset and PRESETS[ui.preset] == cfg else "custom",
+        lang_chosen=ui.lang is not None,  # else the browser's language, not written to links
         hide=ui.hide,
         link_warnings=ui_warnings + warnings,
         playing=ui.autoplay,
@@ -112,7 +114,18 @@ def control(T, field: str, widget, *args, visible: bool = True, to_widget=None, 
         return values[field]
     if field not in st.session_state:
         st.session_state[field] = to_widget(values[field]) if to_widget else values[field]
-    return widget(T[field], *args, key=field, help=T[f"{field}_help"], **kwargs)
+    return widget(
+        T[field], *args, key=field, help=T[f"{field}_help"], on_change=_left_preset, **kwargs
+    )
+
+
+def _left_preset() -> None:
+    # a callback: it runs before the script, while the preset widget may still be changed
+    st.session_state["preset"] = "custom"
+
+
+def _chose_language() -> None:
+    st.session_state["lang_chosen"] = True
 
 
 def apply_preset() -> None:
@@ -135,6 +148,7 @@ def sidebar(T) -> FitConfig:
                 T["language"],
                 ["en", "zh"],
                 key="lang",
+                on_change=_chose_language,
                 horizontal=True,
                 format_func={"en": "English", "zh": "中文"}.get,
             )
@@ -240,10 +254,6 @@ def sidebar(T) -> FitConfig:
                 ss["display"][key] = st.toggle(T[key], key=key)
 
     ss["values"] = values
-    if ss.get("preset") in PRESETS and values != {
-        f: getattr(PRESETS[ss["preset"]], f) for f in FIELDS
-    }:
-        ss["preset"] = "custom"  # the settings have left the preset
     return FitConfig(**values)
 
 
@@ -278,7 +288,7 @@ def sync_query(cfg: FitConfig) -> None:
     ss = st.session_state
     ui = UiSettings(
         preset=ss["preset"] if ss["preset"] in PRESETS else None,
-        lang=ss["lang"],
+        lang=ss["lang"] if ss["lang_chosen"] else None,
         speed=ss["speed"],
         autoplay=ss["autoplay"],
         hide=ss["hide"],
@@ -300,7 +310,7 @@ def buttons(T, run: SharedRun, cfg: FitConfig) -> None:
     started = ss["cursor"] > 0 or ss.get("advance", False)
     label = T["again"] if at_end else (T["resume"] if started else T["train"])
     icon = ":material/replay:" if at_end else ":material/play_arrow:"
-    # a horizontal container keeps the four buttons on one row on a phone, where columns stack
+    # a horizontal container lets the buttons flow in rows on a phone; columns would stack
     with st.container(horizontal=True, key="controls"):
         st.button(
             label,
@@ -500,6 +510,7 @@ def compiled_spec(structure: tuple, _chart) -> dict:
 
 
 def _use_lr(lr: float) -> None:
+    _left_preset()
     st.session_state["values"]["lr"] = lr
     st.session_state.pop("lr", None)
     st.session_state["cursor"] = 0
@@ -560,7 +571,7 @@ def share_panel(T, cfg: FitConfig) -> None:
         autoplay = st.checkbox(T["autoplay"], key="teach_autoplay")
         ui = UiSettings(
             preset=ss["preset"] if ss["preset"] in PRESETS else None,
-            lang=ss["lang"],
+            lang=ss["lang"] if ss["lang_chosen"] else None,
             speed=ss["speed"],
             autoplay=autoplay,
             hide=tuple(hide),
@@ -640,31 +651,33 @@ def edit_points(T, run: SharedRun, selection) -> None:
         row["id"] for row in (selection or {}).get("selection", {}).get("picked", []) if "id" in row
     ]
     pts = run.scene.points
-    cols = st.columns([1, 1, 1, 3])
-    if cols[0].button(
-        T["remove_points"].format(n=len(picked)),
-        key="remove_points",
-        disabled=not picked,
-        width="stretch",
-    ):
+    edits = ss["edits"]
+    with st.container(horizontal=True, key="edit_buttons"):
+        remove = st.button(
+            T["remove_points"].format(n=len(picked)), key="remove_points", disabled=not picked
+        )
+        add = st.button(
+            T["add_outlier"], key="add_outlier", disabled=len(edits["added"]) >= MAX_ADDED
+        )
+        undo = st.button(
+            T["undo_edits"], key="undo_edits", disabled=not (edits["removed"] or edits["added"])
+        )
+    st.caption(T["edit_hint"])
+    if remove:
         chosen = pts.loc[pts.index.isin(picked)]
         removed = set(zip(chosen["x"], chosen["y"], strict=True))
-        ss["edits"] = {**ss["edits"], "removed": ss["edits"]["removed"] | removed}
-        st.rerun()
-    full = len(ss["edits"]["added"]) >= MAX_ADDED
-    if cols[1].button(T["add_outlier"], key="add_outlier", disabled=full, width="stretch"):
-        n = len(ss["edits"]["added"])
+        ss["edits"] = {**edits, "removed": edits["removed"] | removed}
+    elif add:
+        n = len(edits["added"])
         lo, hi = run.scene.x_domain
-        x = lo + (hi - lo) * (0.3 + 0.15 * (n % 4))
+        x = lo + (hi - lo) * (0.3 + 0.15 * (n % 4))  # spread successive outliers along x
         y_lo, y_hi = pts["y"].min(), pts["y"].max()
         y = float(y_hi + 1.5 * (y_hi - y_lo))
-        ss["edits"] = {**ss["edits"], "added": (*ss["edits"]["added"], (float(x), y))}
-        st.rerun()
-    edited = bool(ss["edits"]["removed"] or ss["edits"]["added"])
-    if cols[2].button(T["undo_edits"], key="undo_edits", disabled=not edited, width="stretch"):
-        ss["edits"] = {**ss["edits"], "removed": frozenset(), "added": ()}
-        st.rerun()
-    cols[3].caption(T["edit_hint"])
+        ss["edits"] = {**edits, "added": (*edits["added"], (float(x), y))}
+    elif undo:
+        ss["edits"] = {**edits, "removed": frozenset(), "added": ()}
+    if remove or add or undo:
+        st.rerun()  # the whole page: the edited points make a new run
 
 
 def replay(T, run: SharedRun) -> None:

@@ -424,6 +424,11 @@ def split_data(chart: alt.LayerChart) -> tuple[alt.LayerChart, dict[str, pd.Data
     browser, seeing the same spec, swaps the data in place.
     """
     datasets = {}
+    free = chart.copy(deep=False)
+    if isinstance(chart.data, pd.DataFrame):
+        # alt.layer() hoists the data of a lone layer to the top level
+        datasets["data"] = chart.data
+        free.data = alt.NamedData(name="data")
     layers = []
     for layer in chart.layer:
         if isinstance(layer.data, pd.DataFrame):
@@ -431,7 +436,6 @@ def split_data(chart: alt.LayerChart) -> tuple[alt.LayerChart, dict[str, pd.Data
             layer = layer.copy(deep=False)  # plain assignment: no per-frame schema validation
             layer.data = alt.NamedData(name=layer.name)
         layers.append(layer)
-    free = chart.copy(deep=False)
     free.layer = layers
     return free, datasets
 

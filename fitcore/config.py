@@ -106,6 +106,8 @@ class FitConfig:
             fallback = getattr(base, key)
             try:
                 value = _parse(hints[key], text)
+                if key in CHOICES and value not in CHOICES[key]:
+                    raise ValueError(text)
             except ValueError:
                 warnings.append(
                     f"{key}={_show(text)}: not a valid value, using {_format(fallback)}"

@@ -22,7 +22,7 @@ from fitcore.reference import least_squares, reference_params
 from fitcore.train import Snapshot, train_iter
 
 MAX_FRAMES = 200  # snapshots kept per run; past this the older ones are thinned evenly
-MAX_HISTORY = 1000  # loss points handed to a chart; the full history stays (3 floats a step)
+MAX_HISTORY = 1000  # loss points handed to a chart; the full history stays (one row a snapshot)
 MAX_UNIT_CURVES = 32  # hidden-unit curves kept per frame (more is clutter, and memory)
 
 

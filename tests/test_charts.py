@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fitcore import charts
 from fitcore.charts import (
     COLOURS,
     DEFAULT_LABELS,
@@ -382,3 +383,52 @@ def test_charts_and_landscape_do_not_import_streamlit():
     code = "import sys, fitcore.charts, fitcore.landscape; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _named_refs(spec) -> set[str]:
+    """Every {"data": {"name": ...}} reference in a spec."""
+    found = set()
+    if isinstance(spec, dict):
+        data = spec.get("data")
+        if isinstance(data, dict) and "name" in data:
+            found.add(data["name"])
+        for value in spec.values():
+            found |= _named_refs(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found |= _named_refs(value)
+    return found
+
+
+def _split_cases():
+    x = np.linspace(-1, 1, 30)
+    points = pd.DataFrame({"x": x, "y": x**2, "split": "train"})
+    curve = pd.DataFrame({"x": x, "y_hat": 0.5 * x})
+    history = pd.DataFrame({"step": [0, 10, 20], "loss": [1.0, 0.5, 0.2], "series": "train"})
+    common = {"x_domain": (-1.2, 1.2), "y_domain": (-0.5, 1.5)}
+    return {
+        "fit": charts.fit_chart(points, curve, **common),
+        "fit+truth+reference": charts.fit_chart(
+            points,
+            curve,
+            truth=pd.DataFrame({"x": x, "y": x**2}),
+            reference=pd.DataFrame({"x": x, "y": x}),  # distinct: Altair merges equal tables
+            selectable=True,
+            **common,
+        ),
+        "loss alone": charts.loss_chart(history, steps=100),
+        "loss+reference": charts.loss_chart(history, steps=100, reference_loss=0.1),
+    }
+
+
+@pytest.mark.parametrize("name", list(_split_cases()))
+def test_split_data_moves_every_table_out_of_the_spec(name):
+    chart = _split_cases()[name]
+    inline = chart.to_dict()
+    free, datasets = charts.split_data(chart)
+    spec = charts.compile_spec(free)
+    assert "datasets" not in spec and _named_refs(spec) == set(datasets)
+    # the same tables, found two ways: Altair's own inlining and split_data
+    assert sorted(len(rows) for rows in inline["datasets"].values()) == sorted(
+        len(df) for df in datasets.values()
+    )

@@ -230,3 +230,32 @@ def test_downloads_offer_data_curve_history_and_weights():
     at = open_page()
     keys = {b.key for b in at.get("download_button")}
     assert {"download_data", "download_curve", "download_loss", "download_weights"} <= keys
+
+
+def test_changing_a_setting_leaves_the_preset():
+    at = open_page(preset="blog-linear")
+    assert at.selectbox(key="preset").value == "blog-linear"
+    at.select_slider(key="lr").set_value(0.2).run()
+    assert not at.exception
+    assert at.selectbox(key="preset").value == "custom"
+    assert at.select_slider(key="lr").value == 0.2 and status(at) == "step 0 / 100"
+
+
+def test_a_preset_link_with_changes_opens_as_custom_settings():
+    at = open_page(preset="blog-linear", lr="10")
+    assert not at.exception and at.selectbox(key="preset").value == "custom"
+    assert at.select_slider(key="lr").value == 10.0 and status(at) == "step 0 / 100"
+
+
+def test_choosing_a_preset_sets_every_widget():
+    at = open_page()
+    at.selectbox(key="preset").set_value("blog-linear").run()
+    assert at.selectbox(key="dataset").value == "linear" and at.slider(key="noise").value == 0.5
+    assert status(at) == "step 0 / 100"
+
+
+def test_the_url_names_the_language_only_when_chosen():
+    at = open_page(lr="0.1")
+    assert "lang" not in at.query_params
+    at.radio(key="lang").set_value("zh").run()
+    assert at.query_params["lang"] == "zh"
