@@ -91,3 +91,18 @@ def test_clicked_points_are_removed_and_an_outlier_added(page, app_server):
     wait_for_app_idle(page)
     assert page.locator(".st-key-undo_edits button").is_disabled()
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_the_loss_chart_draws_every_step_shown(page, app_server):
+    page.goto(app_server.url + "?steps=300&every=100&seed=8")
+    wait_for_app_idle(page)
+    for step in (100, 200):
+        page.locator(".st-key-step button").click()
+        wait_status(page, f"step {step} / 300")
+    wait_for_app_idle(page)
+    # the loss line's SVG path: one move and then one segment per further snapshot drawn
+    page.wait_for_function(
+        "() => { const p = document.querySelectorAll('[data-testid=stVegaLiteChart]')[1]"
+        "?.querySelector('g.loss_marks path');"
+        " return p && p.getAttribute('d').split('L').length === 3 }"
+    )
