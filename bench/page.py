@@ -1,0 +1,540 @@
+"""Page benchmark: the real page in Debian's Chromium against its design.md targets.
+
+Run from the repository root: `python bench/page.py [--runs N] [--only NAME ...]`. It starts its own
+`streamlit run streamlit_app.py` on a free port, drives /usr/bin/chromium with Playwright and
+reads the server's CPU time and memory with psutil (the server process and its children).
+It prints one table: each figure, its target and pass / fail.
+
+- final frame: click Train on blog-quadratic at speed=max until the status reads
+  `step 5000 / 5000`, against the blog's own loop drawing its 50 matplotlib frames
+  (bench/blog_loop.py, Agg, no pauses, run in a subprocess), alternating, one seed per run. The
+  server caches a SharedRun per config, so every page run uses a new seed: otherwise later runs
+  would replay snapshots computed earlier instead of training.
+- pause: at speed=normal, from the click on Pause to the last change of the status text.
+- one fragment rerun: at speed=fast (a frame every 33 ms), the server's CPU seconds over a
+  window divided by the fragment reruns in it (one snapshot each); once while training, and once
+  more for a second session on the same config, whose frames are already computed (drawing only).
+- memory: server RSS after one session loaded and stepped once, then after ten more sessions
+  loaded the same link and sat idle.
+- ten sessions: server CPU seconds until ten sessions on one shared link have all trained to the
+  end at speed=max, against one session on another seed; then ten sessions on ten seeds.
+
+Times are taken in the browser (performance.now) by a 10 ms poller installed before the page's
+own scripts, so Playwright's round trips do not count. The browser shares the machine's cores
+with the server: on a 2-core machine shared with other work, wall-clock figures are noisy (the
+load average is printed); CPU-second figures are steadier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psutil
+from playwright.sync_api import sync_playwright
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # run without installing
+
+from fitcore import PRESETS  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright cannot download its own build here
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+LOAD_TIMEOUT_MS = 90_000
+TRAIN_TIMEOUT_MS = 300_000
+
+# Runs before the page's scripts in every page: records each change of the status text and the
+# time of each click on Train or Pause, in performance.now() milliseconds.
+RECORDER_JS = """
+window.__fl = {changes: [], clicks: []};
+window.addEventListener('click', (e) => {
+  const hit = e.target.closest && e.target.closest('.st-key-train, .st-key-pause');
+  if (hit) window.__fl.clicks.push(performance.now());
+}, true);
+(() => {
+  let last = null;
+  setInterval(() => {
+    const el = document.querySelector('.st-key-status');
+    const text = el ? el.innerText : null;
+    if (text !== last) { last = text; window.__fl.changes.push([performance.now(), text]); }
+  }, 10);
+})();
+"""
+
+# Resolves once the status text shows `step N / M` with N == value (or N > value for op '>'),
+# or at once to "EXCEPTION: ..." when the page shows an exception.
+STATUS_JS = """
+([op, value]) => {
+  const exc = document.querySelector('[data-testid="stException"]');
+  if (exc) return 'EXCEPTION: ' + exc.innerText;
+  const el = document.querySelector('.st-key-status');
+  const m = (el ? el.innerText : '').match(/(\\d+)\\s*\\/\\s*(\\d+)/);
+  if (!m) return false;
+  const step = Number(m[1]);
+  return op === '>' ? step > value : step === value;
+}
+"""
+
+# True once the app is connected and no script or fragment run has started for 300 ms
+# (see tests/conftest.py: wait_for_app_idle).
+IDLE_JS = """
+() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const ok = app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && app.getAttribute('data-test-script-state') === 'notRunning';
+  const now = performance.now();
+  if (!ok) { window.__flIdle = undefined; return false; }
+  if (window.__flIdle === undefined) window.__flIdle = now;
+  return now - window.__flIdle >= 300;
+}
+"""
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    name: str
+    value: float
+    unit: str
+    target: float | None = None  # upper bound; None: reported for reference
+    note: str = ""
+
+    def verdict(self) -> str:
+        if self.target is None:
+            return ""
+        return "pass" if self.value <= self.target else "FAIL"
+
+
+class Server:
+    """`streamlit run streamlit_app.py` on a free port, logging to a temporary file."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/"
+        self.log_path = Path(tempfile.mkstemp(prefix="fitlab_bench_", suffix=".log")[1])
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self.ps = psutil.Process(self.proc.pid)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited:\n{self.log_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"streamlit did not start:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def _procs(self) -> list[psutil.Process]:
+        return [self.ps, *self.ps.children(recursive=True)]
+
+    def cpu(self) -> float:
+        """User + system CPU seconds so far."""
+        total = 0.0
+        for p in self._procs():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = p.cpu_times()
+                total += t.user + t.system
+        return total
+
+    def rss_mb(self) -> float:
+        total = 0
+        for p in self._procs():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
+        return total / 2**20
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Bench:
+    def __init__(self, server: Server, browser) -> None:
+        self.server = server
+        self.browser = browser
+        self.contexts = []
+
+    def url(self, **query) -> str:
+        return self.server.url + "?" + urlencode(query)
+
+    def open(self, **query):
+        """A new session (own browser context) on the page, loaded and idle."""
+        context = self.browser.new_context(viewport=VIEWPORT, locale="en-US")
+        context.add_init_script(RECORDER_JS)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.goto(self.url(**query), timeout=LOAD_TIMEOUT_MS)
+        wait_step(page, ">", -1, LOAD_TIMEOUT_MS)
+        page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LOAD_TIMEOUT_MS)
+        wait_idle(page)
+        return page
+
+    def close_all(self) -> None:
+        for context in self.contexts:
+            context.close()
+        self.contexts = []
+
+
+def wait_idle(page) -> None:
+    page.evaluate("() => { window.__flIdle = undefined; }")
+    page.wait_for_function(IDLE_JS, timeout=LOAD_TIMEOUT_MS, polling=25)
+
+
+def wait_step(page, op: str, value: int, timeout_ms: float = TRAIN_TIMEOUT_MS) -> None:
+    handle = page.wait_for_function(STATUS_JS, arg=[op, value], timeout=timeout_ms, polling=10)
+    if str(handle.json_value()).startswith("EXCEPTION"):
+        raise RuntimeError(f"the page shows an exception: {handle.json_value()[:300]}")
+
+
+def recorded(page) -> tuple[list[tuple[float, str]], list[float]]:
+    """(status changes [(ms, text)], clicks [ms]) recorded in the page so far."""
+    data = page.evaluate("() => window.__fl")
+    return [tuple(c) for c in data["changes"]], data["clicks"]
+
+
+def spread(values: list[float], fmt: str = ".2f") -> str:
+    return " ".join(format(v, fmt) for v in values)
+
+
+def blog(seed: int, **ui) -> dict[str, str]:
+    """Query of blog-quadratic with another seed, written as its fields, not `preset=`.
+
+    The same run as `?preset=blog-quadratic&seed=S` (the server keys runs by config), without
+    depending on how the page treats a link that starts from a preset and then leaves it.
+    """
+    cfg = dataclasses.replace(PRESETS["blog-quadratic"], seed=seed)
+    return {**cfg.to_query(), **ui}
+
+
+def blog_loop_seconds(seed: int) -> float:
+    out = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "blog_loop.py"), "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["frames"] == 50, result
+    return result["seconds"]
+
+
+def final_frame(b: Bench, runs: int) -> list[Row]:
+    """Click Train to `step 5000 / 5000` at max, alternating with the blog's loop."""
+    page_s, blog_s = [], []
+    blog_loop_seconds(9)  # warm-up: matplotlib's font cache, imports from disk
+    for i in range(runs):
+        seed = 10 + i
+        blog_s.append(blog_loop_seconds(seed))
+        page = b.open(**blog(seed, speed="max"))
+        page.locator(".st-key-train button").click()
+        wait_step(page, "==", 5000)
+        changes, clicks = recorded(page)
+        done = next(t for t, text in changes if text and "5000 / 5000" in text)
+        page_s.append((done - clicks[-1]) / 1000)
+        b.close_all()
+    page_med, blog_med = statistics.median(page_s), statistics.median(blog_s)
+    return [
+        Row(
+            "final frame at max: page, click to 5000/5000",
+            page_med,
+            "s",
+            note=f"median of {runs}: {spread(page_s)}",
+        ),
+        Row(
+            "final frame: blog loop, 50 Agg frames",
+            blog_med,
+            "s",
+            note=f"median of {runs}: {spread(blog_s)} (1 torch thread)",
+        ),
+        Row("final frame ratio page / blog", page_med / blog_med, "x", 0.6),
+    ]
+
+
+def pause_latency(b: Bench, runs: int) -> list[Row]:
+    """At speed=normal: ms from the click on Pause to the last change of the status text."""
+    latencies = []
+    for i in range(runs):
+        page = b.open(**blog(60 + i, speed="normal"))
+        page.locator(".st-key-train button").click()
+        wait_step(page, ">", 0)
+        time.sleep(1.0)
+        page.locator(".st-key-pause button").click()
+        time.sleep(1.5)
+        changes, clicks = recorded(page)
+        paused_at = clicks[-1]
+        after = [t for t, _ in changes if t > paused_at]
+        latencies.append(max(after) - paused_at if after else 0.0)
+        steady = changes[-1][1]
+        time.sleep(0.5)
+        if recorded(page)[0][-1][1] != steady:
+            raise RuntimeError("the status still changes 2 s after Pause")
+        b.close_all()
+    return [
+        Row(
+            "pause: click to last status change",
+            statistics.median(latencies),
+            "ms",
+            250,
+            note=f"median of {runs}: {spread(latencies, '.0f')}",
+        )
+    ]
+
+
+def fragment_cost(b: Bench, runs: int, window_s: float = 3.0) -> list[Row]:
+    """Server CPU ms per fragment rerun at speed=fast, and the frame interval the browser saw.
+
+    Streamlit queues a timer's fragment rerun behind a running one instead of preempting it,
+    and each rerun at fast advances exactly one snapshot, so the reruns in a window are the
+    snapshots the status advanced by (steps / every). Counting status changes instead would miss
+    reruns whose deltas reached the browser together and were drawn once.
+    """
+    every = PRESETS["blog-quadratic"].every
+    rows = []
+    for label, repeat in (("training", False), ("drawing only", True)):
+        per_run, frame_ms, drawn = [], [], []
+        for i in range(runs):
+            query = blog(70 + i, speed="fast", steps="20000")
+            if repeat:
+                # the first session computes the frames; the second only draws them
+                first = b.open(**query)
+                first.locator(".st-key-train button").click()
+                wait_step(first, ">", 12000)
+                b.close_all()
+            page = b.open(**query)
+            page.locator(".st-key-train button").click()
+            wait_step(page, ">", 0)
+            changes0, cpu0 = recorded(page)[0], b.server.cpu()
+            time.sleep(window_s)
+            changes1, cpu1 = recorded(page)[0], b.server.cpu()
+            step0, step1 = step_of(changes0[-1][1]), step_of(changes1[-1][1])
+            if step1 >= 20000:
+                raise RuntimeError("the run ended inside the window")
+            reruns = (step1 - step0) // every
+            span = (changes1[-1][0] - changes0[-1][0]) / 1000
+            per_run.append((cpu1 - cpu0) / reruns * 1000)
+            frame_ms.append(span / reruns * 1000)
+            drawn.append((len(changes1) - len(changes0)) / reruns)
+            b.close_all()
+        rows.append(
+            Row(
+                f"fragment rerun, {label}: server CPU per rerun",
+                statistics.median(per_run),
+                "ms",
+                60,
+                note=f"median of {runs}: {spread(per_run, '.1f')}",
+            )
+        )
+        rows.append(
+            Row(
+                f"fragment rerun, {label}: ms between frames at fast",
+                statistics.median(frame_ms),
+                "ms",
+                note=f"{1000 / statistics.median(frame_ms):.1f} fps (33 ms asked); "
+                f"{statistics.median(drawn):.0%} of reruns seen as a status change",
+            )
+        )
+    return rows
+
+
+def step_of(text: str | None) -> int:
+    """N from a status text 'step N / M'."""
+    m = re.search(r"(\d+)\s*/\s*(\d+)", text or "")
+    if not m:
+        raise RuntimeError(f"no 'step N / M' in {text!r}")
+    return int(m[1])
+
+
+def memory(b: Bench, extra: int = 10) -> list[Row]:
+    """Server RSS with one session (loaded, stepped once), then with `extra` idle sessions more."""
+    bare = b.server.rss_mb()
+    page = b.open(preset="blog-quadratic")
+    page.locator(".st-key-step button").click()
+    wait_step(page, "==", 100)
+    wait_idle(page)
+    time.sleep(2)
+    one = b.server.rss_mb()
+    for _ in range(extra):
+        b.open(preset="blog-quadratic")
+    time.sleep(2)
+    many = b.server.rss_mb()
+    b.close_all()
+    return [
+        Row("server RSS before any session", bare, "MB"),
+        Row("server RSS, one session stepped once", one, "MB", 550),
+        Row(
+            f"server RSS per extra idle session ({extra})",
+            (many - one) / extra,
+            "MB",
+            5,
+            note=f"{one:.0f} -> {many:.0f} MB",
+        ),
+    ]
+
+
+def crowd(b: Bench, seeds: list[int]) -> tuple[float, float]:
+    """Sessions on seeds[i] all click Train at max: (server CPU s, wall s) until all finish."""
+    pages = [b.open(**blog(s, speed="max")) for s in seeds]
+    cpu0, t0 = b.server.cpu(), time.monotonic()
+    for page in pages:  # JS clicks: a few ms apart, no Playwright actionability waits
+        page.evaluate("() => document.querySelector('.st-key-train button').click()")
+    for page in pages:
+        wait_step(page, "==", 5000)
+    cpu, wall = b.server.cpu() - cpu0, time.monotonic() - t0
+    b.close_all()
+    return cpu, wall
+
+
+def sessions(b: Bench) -> list[Row]:
+    one_cpu, one_wall = crowd(b, [20])
+    same_cpu, same_wall = crowd(b, [21] * 10)
+    diff_cpu, diff_wall = crowd(b, list(range(31, 41)))
+    return [
+        Row("1 session at max: server CPU", one_cpu, "s", note=f"wall {one_wall:.1f} s"),
+        Row(
+            "10 sessions, one shared link: server CPU",
+            same_cpu,
+            "s",
+            note=f"wall {same_wall:.1f} s until all at 5000",
+        ),
+        Row("10 sessions shared link / 1 session CPU", same_cpu / one_cpu, "x", 3.0),
+        Row(
+            "10 sessions, 10 seeds: wall until all finish",
+            diff_wall,
+            "s",
+            note=f"server CPU {diff_cpu:.1f} s ({diff_cpu / one_cpu:.1f}x one session)",
+        ),
+    ]
+
+
+def machine() -> list[str]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "?",
+    )
+    memory_gb = psutil.virtual_memory().total / 2**30
+    return [
+        f"date      {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"machine   nproc {os.cpu_count()}, {model}, {memory_gb:.1f} GB RAM",
+        f"python    {platform.python_version()}",
+    ]
+
+
+MEASURES = ("memory", "final", "pause", "fragment", "sessions")  # in the order they run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per timed figure (3-5)")
+    parser.add_argument(
+        "--only", nargs="+", choices=MEASURES, default=list(MEASURES), help="measure only these"
+    )
+    args = parser.parse_args()
+    measures = {
+        "memory": memory,  # first, on the fresh server, before other runs fill its caches
+        "final": lambda b: final_frame(b, args.runs),
+        "pause": lambda b: pause_latency(b, args.runs),
+        "fragment": lambda b: fragment_cost(b, max(3, args.runs - 2)),
+        "sessions": sessions,
+    }
+    header = machine()
+    load_start = os.getloadavg()
+    server = Server()
+    rows: list[Row] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            header.append(f"browser   chromium {browser.version}")
+            b = Bench(server, browser)
+            for name in MEASURES:
+                if name in args.only:
+                    rows += measures[name](b)
+                    b.close_all()
+            browser.close()
+    finally:
+        server.stop()
+    load_end = os.getloadavg()
+    tracebacks = server.log_text().count("Traceback")
+    header.append(
+        "load avg  start "
+        + " ".join(f"{x:.2f}" for x in load_start)
+        + ", end "
+        + " ".join(f"{x:.2f}" for x in load_end)
+    )
+    print("\n".join(header))
+    print()
+    print(f"{'figure':<56} {'value':>9} {'unit':<4} {'target':>8}  {'':4}  note")
+    for r in rows:
+        target = f"<= {r.target:g}" if r.target is not None else ""
+        print(f"{r.name:<56} {r.value:>9.2f} {r.unit:<4} {target:>8}  {r.verdict():4}  {r.note}")
+    print()
+    print(f"server log: {tracebacks} Traceback(s) ({server.log_path})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
