@@ -38,6 +38,8 @@ log = logging.getLogger("fitlab")
 
 # Seconds between frames per speed. At "max" each frame first trains for MAX_BUDGET seconds:
 # drawing a frame costs ~50 ms of server CPU, so ~7 frames a second leave ~70% to training.
+# (bench/page.py, final frame vs the blog's loop: 80 ms budgets 0.88x, 120 ms 0.69x, 200 ms
+# 0.72x: past ~120 ms the full reruns at start and end dominate, not the frames.)
 INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.15}
 MAX_BUDGET = 0.12
 MAX_ADDED = 20  # outliers a student may add: enough to make the point, bounded per session
