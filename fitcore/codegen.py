@@ -133,7 +133,7 @@ def _settings(cfg: FitConfig) -> str:
             f"every = {cfg.every}  # print the loss every this many updates",
             "",
             "# Every random number (data noise, test split, initial weights, minibatches) comes",
-            "# from this generator, in that order, never from the global torch.manual_seed.",
+            "# from this generator, in that order, never from torch's global generator.",
             "g = torch.Generator().manual_seed(seed)",
         ]
     )
