@@ -184,19 +184,19 @@ def sidebar(T) -> FitConfig:
             st.caption(T[f"dsd_{values['dataset']}"])
         if values["dataset"] == "csv":
             upload_ui(T)
-        values["n_points"] = control(T, "n_points", st.slider, *_range("n_points"), step=1)
-        values["noise"] = control(T, "noise", st.slider, *_range("noise"), step=0.05)
+        values["n_points"] = control(T, "n_points", st.slider, *LIMITS["n_points"], step=1)
+        values["noise"] = control(T, "noise", st.slider, *LIMITS["noise"], step=0.05)
         values["test_fraction"] = control(
-            T, "test_fraction", st.slider, *_range("test_fraction"), step=0.05
+            T, "test_fraction", st.slider, *LIMITS["test_fraction"], step=0.05
         )
-        values["seed"] = control(T, "seed", st.number_input, *_range("seed"), step=1)
+        values["seed"] = control(T, "seed", st.number_input, *LIMITS["seed"], step=1)
 
         st.subheader(T["g_model"])
         values["model"] = control(
             T, "model", st.radio, MODELS, horizontal=True, format_func=lambda m: T[f"m_{m}"]
         )
         values["degree"] = control(
-            T, "degree", st.slider, *_range("degree"), visible=values["model"] == "poly"
+            T, "degree", st.slider, *LIMITS["degree"], visible=values["model"] == "poly"
         )
         hidden_text = control(
             T,
@@ -223,7 +223,7 @@ def sidebar(T) -> FitConfig:
             T,
             "momentum",
             st.slider,
-            *_range("momentum"),
+            *LIMITS["momentum"],
             step=0.01,
             visible=values["optimizer"] in ("sgd", "rmsprop"),
         )
@@ -235,11 +235,11 @@ def sidebar(T) -> FitConfig:
             format_func=lambda v: f"{v:g}",
         )
         values["batch_size"] = control(
-            T, "batch_size", st.number_input, *_range("batch_size"), step=1
+            T, "batch_size", st.number_input, *LIMITS["batch_size"], step=1
         )
         values["loss"] = control(T, "loss", st.selectbox, LOSSES, format_func=lambda v: T[f"l_{v}"])
-        values["steps"] = control(T, "steps", st.number_input, *_range("steps"), step=100)
-        values["every"] = control(T, "every", st.number_input, *_range("every"), step=10)
+        values["steps"] = control(T, "steps", st.number_input, *LIMITS["steps"], step=100)
+        values["every"] = control(T, "every", st.number_input, *LIMITS["every"], step=10)
 
         st.subheader(T["g_display"])
         if "speed" not in ss["hide"]:
@@ -263,10 +263,6 @@ def sidebar(T) -> FitConfig:
 
     ss["values"] = values
     return FitConfig(**values)
-
-
-def _range(field: str):
-    return LIMITS[field]
 
 
 def _parse_hidden(T, text, previous: tuple[int, ...]) -> tuple[int, ...]:
@@ -722,7 +718,7 @@ def views(T, run: SharedRun, cfg: FitConfig, points) -> None:
         race_view(T, cfg, points)
     with tabs["code_panel"]:
         st.caption(T["code_text"])
-        script = export_script(cfg, points)
+        script = exported_script(run_key(cfg, points), cfg, points)
         st.download_button(
             T["download_script"],
             script,
@@ -735,6 +731,11 @@ def views(T, run: SharedRun, cfg: FitConfig, points) -> None:
         st.code(script, language="python")
     with tabs["download_panel"]:
         downloads(T, run, cfg, points, frame)
+
+
+@st.cache_data(max_entries=64)
+def exported_script(key: str, _cfg: FitConfig, _points) -> str:
+    return export_script(_cfg, _points)
 
 
 def landscape_view(T, run: SharedRun, cfg: FitConfig, frame) -> None:
@@ -853,14 +854,25 @@ def race_result(key, _cfg, variants, _points):
 
 def downloads(T, run: SharedRun, cfg: FitConfig, points, frame) -> None:
     st.caption(T["download_text"])
-    history = run.history(frame.step).pivot(index="step", columns="series", values="loss")
+
+    # Each file is made only when its button is clicked: full reruns stay cheap.
+    def loss_history() -> str:
+        table = run.history(frame.step).pivot(index="step", columns="series", values="loss")
+        return table.to_csv()
+
+    def weights() -> bytes:
+        buffer = io.BytesIO()
+        torch.save(model_at(cfg, frame.step, points).state_dict(), buffer)
+        return buffer.getvalue()
+
     files = [
-        ("download_data", run.scene.points.to_csv(index=False), "fitlab_data.csv", "text/csv"),
-        ("download_curve", frame.curve.to_csv(index=False), "fitlab_curve.csv", "text/csv"),
-        ("download_loss", history.to_csv(), "fitlab_loss.csv", "text/csv"),
+        ("download_data", lambda: run.scene.points.to_csv(index=False), "fitlab_data.csv"),
+        ("download_curve", lambda: frame.curve.to_csv(index=False), "fitlab_curve.csv"),
+        ("download_loss", loss_history, "fitlab_loss.csv"),
+        ("download_weights", weights, f"fitlab_step{frame.step}.pt"),
     ]
-    cols = st.columns(4)
-    for col, (key, data, name, mime) in zip(cols, files, strict=False):
+    for col, (key, data, name) in zip(st.columns(len(files)), files, strict=True):
+        mime = "text/csv" if name.endswith(".csv") else "application/octet-stream"
         col.download_button(
             T[key],
             data,
@@ -871,22 +883,6 @@ def downloads(T, run: SharedRun, cfg: FitConfig, points, frame) -> None:
             icon=":material/download:",
             width="stretch",
         )
-
-    def weights() -> bytes:
-        buffer = io.BytesIO()
-        torch.save(model_at(cfg, frame.step, points).state_dict(), buffer)
-        return buffer.getvalue()
-
-    cols[3].download_button(
-        T["download_weights"],
-        weights,
-        file_name=f"fitlab_step{frame.step}.pt",
-        mime="application/octet-stream",
-        key="download_weights",
-        on_click="ignore",
-        icon=":material/download:",
-        width="stretch",
-    )
 
 
 def main() -> None:

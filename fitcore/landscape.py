@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from fitcore.reference import least_squares
+
 LOSS_NAMES = ("mse", "l1", "huber")
 HUBER_DELTA = 1.0  # torch.nn.HuberLoss's default delta, as train.py uses it
 CHUNK = 2_000_000  # residuals held at once (16 MB of float64): n_points can reach 2000
@@ -74,10 +76,8 @@ def ranges(
 def least_squares_line(
     x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray
 ) -> tuple[float, float]:
-    """(w, b) minimising the mean squared error of w·x + b, by numpy's lstsq in float64."""
-    xs, ys = _flat(x), _flat(y)
-    design = np.stack([xs, np.ones_like(xs)], axis=1)  # (m, 2): x, 1
-    (w, b), *_ = np.linalg.lstsq(design, ys, rcond=None)
+    """(w, b) minimising the mean squared error of w·x + b (reference.least_squares, degree 1)."""
+    b, w = least_squares(x, y, 1)
     return float(w), float(b)
 
 

@@ -8,13 +8,15 @@ import torch
 from fitcore.config import FitConfig
 
 
-def least_squares(x: torch.Tensor, y: torch.Tensor, degree: int) -> np.ndarray:
+def least_squares(
+    x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray, degree: int
+) -> np.ndarray:
     """Coefficients c0..c_degree minimising the mean squared error of sum c_k x^k on (x, y).
 
-    Solved in float64 with numpy's lstsq on a Vandermonde matrix; x and y have shape (n, 1).
+    Solved in float64 with numpy's lstsq on a Vandermonde matrix; x and y hold n values,
+    as (n,) or (n, 1), tensors or arrays.
     """
-    xs = x.detach().double().numpy()[:, 0]
-    ys = y.detach().double().numpy()[:, 0]
+    xs, ys = _flat(x), _flat(y)
     vander = np.vander(xs, degree + 1, increasing=True)  # (n, degree+1): 1, x, x², ...
     coef, *_ = np.linalg.lstsq(vander, ys, rcond=None)
     return coef
@@ -39,3 +41,9 @@ def polynomial_curve(params: dict[str, float], x: np.ndarray) -> np.ndarray:
         return params["w"] * x + params["b"]
     coef = [params[f"c{k}"] for k in range(len(params))]
     return np.polynomial.polynomial.polyval(x, coef)
+
+
+def _flat(a: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        a = a.detach().double().numpy()
+    return np.asarray(a, dtype="float64").reshape(-1)
