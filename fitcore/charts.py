@@ -98,11 +98,7 @@ def fit_chart(
     follow the data, which changes every frame.
     """
     text = _labels(labels)
-    _require(points, ("x", "y", "split"), "points")
-    _require(curve, ("x", "y_hat"), "curve")
-    unknown = set(points["split"].unique()) - set(SPLITS)
-    if unknown:
-        raise ValueError(f"points.split must be one of {SPLITS}; got {sorted(unknown)}")
+    data = fit_data(points, curve, truth=truth, reference=reference, units=units, labels=labels)
     x_scale = alt.Scale(domain=_domain(x_domain, "x_domain"), nice=False)
     y_scale = alt.Scale(domain=_domain(y_domain, "y_domain"), nice=False)
 
@@ -113,13 +109,7 @@ def fit_chart(
     # fill them (a stroke symbol has no fill). Fewer encodings = less schema validation.
     # Only the splits present get a legend entry: a legend naming absent points misleads.
     present = [k for k in SPLITS if k in set(points["split"])] or ["train"]
-    keys = [
-        *present,
-        "model",
-        *(["truth"] if truth is not None else []),
-        *(["reference"] if reference is not None else []),
-        *(["units"] if units is not None else []),
-    ]
+    keys = [*present, "model", *(k for k in ("truth", "reference", "units") if k in data)]
     domain = [text[k] for k in keys]
     if len(set(domain)) != len(domain):
         raise ValueError(f"fit_chart labels must differ from each other; got {domain}")
@@ -128,30 +118,25 @@ def fit_chart(
     shape_scale = alt.Scale(domain=domain, range=[shapes.get(k, "stroke") for k in keys])
     legend = alt.Legend(title=None, orient="bottom", symbolStrokeWidth=2, columns=3)
 
-    def line(df: pd.DataFrame, name: str, **mark) -> alt.Chart:
-        _require(df, ("x", "y"), name)
-        return alt.Chart(df, name=name).mark_line(clip=True, color=COLOURS[name], **mark)
+    def line(name: str, **mark) -> alt.Chart:
+        return alt.Chart(data[name], name=name).mark_line(clip=True, color=COLOURS[name], **mark)
 
     layers = []
-    if units is not None:
-        _require(units, ("unit",), "units")
-        layers.append(line(units, "units", strokeWidth=1).encode(detail="unit:N"))
-    if truth is not None:
-        layers.append(line(truth, "truth", strokeWidth=1.5))
-    if reference is not None:
-        layers.append(line(reference, "reference", strokeWidth=2, strokeDash=[6, 4]))
-    # y_hat is renamed so that every layer shares the chart-level x and y encodings.
-    model = line(curve.rename(columns={"y_hat": "y"}), "model", strokeWidth=3)
-    layers.append(model.encode(color=alt.Color(datum=text["model"])))
+    if "units" in data:
+        layers.append(line("units", strokeWidth=1).encode(detail="unit:N"))
+    if "truth" in data:
+        layers.append(line("truth", strokeWidth=1.5))
+    if "reference" in data:
+        layers.append(line("reference", strokeWidth=2, strokeDash=[6, 4]))
+    layers.append(line("model", strokeWidth=3).encode(color=alt.Color(datum=text["model"])))
 
-    points = points.assign(series=points["split"].map({k: text[k] for k in SPLITS}))
     picked, size = None, {}
     if selectable:
         fields = ["id"] if "id" in points.columns else alt.Undefined
         picked = alt.selection_point(name="picked", fields=fields, on="click")
         size = {"size": alt.when(picked, empty=False).then(alt.value(150)).otherwise(alt.value(40))}
     scatter = (
-        alt.Chart(points, name="points")
+        alt.Chart(data["points"], name="points")
         .mark_point(clip=True, filled=True, opacity=0.7)
         .encode(
             color=alt.Color("series:N", scale=colour_scale, legend=legend),
@@ -169,6 +154,41 @@ def fit_chart(
         y=alt.Y("y:Q", scale=y_scale, title=text["y"]),
     )
     return alt.layer(*layers, encoding=encoding, **_top(text["fit_title"], height))
+
+
+def fit_data(
+    points: pd.DataFrame,
+    curve: pd.DataFrame,
+    *,
+    truth: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
+    units: pd.DataFrame | None = None,
+    labels: Mapping[str, str] = DEFAULT_LABELS,
+) -> dict[str, pd.DataFrame]:
+    """fit_chart's tables by layer name, bottom to top: all that changes from frame to frame.
+
+    A page that has compiled fit_chart's spec once (split_data, compile_spec) sends these with
+    each frame instead of building the chart again. Arguments as for fit_chart.
+    """
+    text = _labels(labels)
+    _require(points, ("x", "y", "split"), "points")
+    _require(curve, ("x", "y_hat"), "curve")
+    unknown = set(points["split"].unique()) - set(SPLITS)
+    if unknown:
+        raise ValueError(f"points.split must be one of {SPLITS}; got {sorted(unknown)}")
+    data = {}
+    for name, df, columns in (
+        ("units", units, ("x", "y", "unit")),
+        ("truth", truth, ("x", "y")),
+        ("reference", reference, ("x", "y")),
+    ):
+        if df is not None:
+            _require(df, columns, name)
+            data[name] = df
+    # y_hat is renamed so that every layer shares the chart-level x and y encodings.
+    data["model"] = curve.rename(columns={"y_hat": "y"})
+    data["points"] = points.assign(series=points["split"].map({k: text[k] for k in SPLITS}))
+    return data
 
 
 def loss_chart(
@@ -189,24 +209,16 @@ def loss_chart(
     Always a LayerChart (lines, then the rule when reference_loss is given).
     """
     text = _labels(labels)
-    _require(history, ("step", "loss", "series"), "history")
-    loss = history["loss"].to_numpy(dtype=float)
-    keep = np.isfinite(loss) & (loss > 0) if log else np.isfinite(loss)
+    data = loss_data(history, log=log, reference_loss=reference_loss, labels=labels)
     names = {"train": text["loss_train"], "test": text["loss_test"]}
-    series = history["series"].map(lambda s: names.get(s, s))
     # The colour domain comes from every row, kept or not, so dropping rows never changes it.
-    domain = list(dict.fromkeys(series))
-    history = history.loc[keep, ["step", "loss"]].assign(series=series[keep])
-
+    domain = list(dict.fromkeys(names.get(s, s) for s in history["series"]))
     known = {text["loss_train"]: COLOURS["train"], text["loss_test"]: COLOURS["test"]}
     others = iter(c for c in RACE_COLOURS if c not in known.values())
     colour_range = [known.get(s) or next(others, "#7f7f7f") for s in domain]
-    show_reference = reference_loss is not None and math.isfinite(reference_loss)
-    if show_reference and (reference_loss > 0 or not log):
+    if "reference" in data:
         domain.append(text["reference"])
         colour_range.append(COLOURS["reference"])
-    else:
-        show_reference = False
     colour_scale = alt.Scale(domain=domain, range=colour_range)
     legend = alt.Legend(title=None, orient="bottom", symbolType="stroke", symbolStrokeWidth=2)
 
@@ -214,7 +226,7 @@ def loss_chart(
     y_scale = alt.Scale(type="log") if log else alt.Scale(type="linear")
     y_axis = alt.Y("loss:Q", scale=y_scale, title=text["loss"])
     lines = (
-        alt.Chart(history, name="loss")
+        alt.Chart(data["loss"], name="loss")
         .mark_line(point=True, clip=True)
         .encode(
             x=alt.X("step:Q", scale=x_scale, title=text["step"]),
@@ -228,17 +240,42 @@ def loss_chart(
         )
     )
     layers = [lines]
-    if show_reference:
+    if "reference" in data:
         # A one-row table rather than a datum: a layer without data of its own would inherit
         # the history and draw one rule per row. Its legend entry comes from the lines' colour
         # scale, whose domain includes it.
         rule = (
-            alt.Chart(pd.DataFrame({"loss": [float(reference_loss)]}), name="reference")
+            alt.Chart(data["reference"], name="reference")
             .mark_rule(color=COLOURS["reference"], strokeDash=[6, 4], strokeWidth=1.5)
             .encode(y=y_axis)
         )
         layers.append(rule)
     return alt.layer(*layers, **_top(text["loss_title"], height))
+
+
+def loss_data(
+    history: pd.DataFrame,
+    *,
+    log: bool = True,
+    reference_loss: float | None = None,
+    labels: Mapping[str, str] = DEFAULT_LABELS,
+) -> dict[str, pd.DataFrame]:
+    """loss_chart's tables by layer name: "loss", and "reference" when the rule is drawn.
+
+    The rule is drawn when reference_loss is finite, and positive on the log scale.
+    Arguments as for loss_chart; see fit_data for why a page wants these alone.
+    """
+    text = _labels(labels)
+    _require(history, ("step", "loss", "series"), "history")
+    loss = history["loss"].to_numpy(dtype=float)
+    keep = np.isfinite(loss) & (loss > 0) if log else np.isfinite(loss)
+    names = {"train": text["loss_train"], "test": text["loss_test"]}
+    kept = history.loc[keep, ["step", "loss", "series"]]
+    data = {"loss": kept.assign(series=kept["series"].map(names).fillna(kept["series"]))}
+    finite = reference_loss is not None and math.isfinite(reference_loss)
+    if finite and (reference_loss > 0 or not log):
+        data["reference"] = pd.DataFrame({"loss": [float(reference_loss)]})
+    return data
 
 
 def race_fit_chart(
@@ -416,7 +453,7 @@ def _top(title: str, height: int) -> dict:
 
 def split_data(chart: alt.LayerChart) -> tuple[alt.LayerChart, dict[str, pd.DataFrame]]:
     """The chart with each layer's data replaced by a reference to a dataset named after the
-    layer, and those datasets.
+    layer, and those datasets: the same names, and tables, as fit_data and loss_data give.
 
     Compiling a chart (to_dict: building and validating the Vega-Lite spec) costs most of a
     redraw; the structure rarely changes while the data changes every frame. A page can
@@ -426,9 +463,11 @@ def split_data(chart: alt.LayerChart) -> tuple[alt.LayerChart, dict[str, pd.Data
     datasets = {}
     free = chart.copy(deep=False)
     if isinstance(chart.data, pd.DataFrame):
-        # alt.layer() hoists the data of a lone layer to the top level
-        datasets["data"] = chart.data
-        free.data = alt.NamedData(name="data")
+        # alt.layer() hoists data that every layer shares (a lone layer's) to the top level;
+        # it keeps the first layer's name, which is what the data functions call it
+        name = chart.layer[0].name
+        datasets[name] = chart.data
+        free.data = alt.NamedData(name=name)
     layers = []
     for layer in chart.layer:
         if isinstance(layer.data, pd.DataFrame):

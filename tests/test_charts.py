@@ -401,29 +401,53 @@ def _named_refs(spec) -> set[str]:
 
 
 def _split_cases():
+    """name -> (chart, the data function's tables for the same arguments)."""
     x = np.linspace(-1, 1, 30)
-    points = pd.DataFrame({"x": x, "y": x**2, "split": "train"})
+    points = pd.DataFrame({"x": x, "y": x**2, "split": ["train", "test", "added"] * 10})
     curve = pd.DataFrame({"x": x, "y_hat": 0.5 * x})
-    history = pd.DataFrame({"step": [0, 10, 20], "loss": [1.0, 0.5, 0.2], "series": "train"})
-    common = {"x_domain": (-1.2, 1.2), "y_domain": (-0.5, 1.5)}
-    return {
-        "fit": charts.fit_chart(points, curve, **common),
-        "fit+truth+reference": charts.fit_chart(
-            points,
-            curve,
-            truth=pd.DataFrame({"x": x, "y": x**2}),
-            reference=pd.DataFrame({"x": x, "y": x}),  # distinct: Altair merges equal tables
-            selectable=True,
-            **common,
-        ),
-        "loss alone": charts.loss_chart(history, steps=100),
-        "loss+reference": charts.loss_chart(history, steps=100, reference_loss=0.1),
+    units = pd.DataFrame({"x": np.tile(x, 3), "unit": np.repeat([0, 1, 2], 30), "y": 0.1})
+    history = pd.DataFrame(
+        {
+            "step": [0, 10, 20, 0, 10, 20],
+            "loss": [1.0, 0.0, 0.2, 2.0, np.inf, 0.3],
+            "series": ["train"] * 3 + ["test"] * 3,
+        }
+    )
+    lines = {
+        "truth": pd.DataFrame({"x": x, "y": x**2}),
+        "reference": pd.DataFrame({"x": x, "y": x}),  # distinct: Altair merges equal tables
+        "units": units,
     }
+    common = {"x_domain": (-1.2, 1.2), "y_domain": (-0.5, 1.5)}
+    zh = {"train": "训练点", "model": "模型", "loss_train": "训练", "loss_test": "测试"}
+    cases = {
+        "fit": ({}, {}),
+        "fit+lines, selectable": (lines, {"selectable": True}),
+        "fit, zh labels": ({"truth": lines["truth"]}, {"labels": zh}),
+    }
+    out = {
+        name: (
+            charts.fit_chart(points, curve, **given, **common, **extra),
+            charts.fit_data(points, curve, **given, labels=extra.get("labels", DEFAULT_LABELS)),
+        )
+        for name, (given, extra) in cases.items()
+    }
+    for name, kwargs in {
+        "loss alone": {},
+        "loss+reference": {"reference_loss": 0.1},
+        "loss linear+reference": {"reference_loss": 0.0, "log": False},
+        "loss log, zero reference (no rule), zh": {"reference_loss": 0.0, "labels": zh},
+    }.items():
+        out[name] = (
+            charts.loss_chart(history, steps=100, **kwargs),
+            charts.loss_data(history, **kwargs),
+        )
+    return out
 
 
 @pytest.mark.parametrize("name", list(_split_cases()))
 def test_split_data_moves_every_table_out_of_the_spec(name):
-    chart = _split_cases()[name]
+    chart, _ = _split_cases()[name]
     inline = chart.to_dict()
     free, datasets = charts.split_data(chart)
     spec = charts.compile_spec(free)
@@ -432,3 +456,14 @@ def test_split_data_moves_every_table_out_of_the_spec(name):
     assert sorted(len(rows) for rows in inline["datasets"].values()) == sorted(
         len(df) for df in datasets.values()
     )
+
+
+@pytest.mark.parametrize("name", list(_split_cases()))
+def test_the_data_functions_give_the_tables_that_split_data_takes_out(name):
+    # The page compiles a chart's spec once and then sends only fit_data / loss_data each frame:
+    # a name or a table that differed would draw an empty or a wrong chart.
+    chart, data = _split_cases()[name]
+    _, datasets = charts.split_data(chart)
+    assert list(data) == list(datasets)
+    for key, table in data.items():
+        pd.testing.assert_frame_equal(table, datasets[key])
