@@ -7,6 +7,7 @@ training advances only when some session pulls past what is computed, so a close
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import threading
 import time
@@ -51,15 +52,28 @@ class SharedRun:
         return self._frames
 
     def history(self, until: int) -> pd.DataFrame:
-        """Loss history up to step `until`: columns step, loss, series ('train' | 'test')."""
-        rows = [row for row in self._history if row[0] <= until]
-        if len(rows) > MAX_HISTORY:
-            stride = -(-len(rows) // MAX_HISTORY)
-            rows = rows[::stride] if (len(rows) - 1) % stride == 0 else [*rows[::stride], rows[-1]]
-        df = pd.DataFrame(rows, columns=["step", "train", "test"])
-        if df["test"].isna().all():
-            df = df.drop(columns="test")
-        return df.melt(id_vars="step", var_name="series", value_name="loss")
+        """Loss history up to step `until`: columns step, series ('train' | 'test'), loss.
+
+        Every train row, then every test row (none without a test split); at most MAX_HISTORY
+        steps, evenly thinned, always keeping the first and the last. Built with numpy: the
+        page asks for it every frame.
+        """
+        rows = self._history  # only ever appended to, in step order
+        n = bisect.bisect_right(rows, until, key=lambda row: row[0])
+        picked = range(n)
+        if n > MAX_HISTORY:
+            stride = -(-n // MAX_HISTORY)
+            picked = [*range(0, n - 1, stride), n - 1]
+        table = np.array([rows[i] for i in picked], dtype=float).reshape(-1, 3)
+        series = ["train"] if np.isnan(table[:, 2]).all() else ["train", "test"]
+        k = len(table)
+        return pd.DataFrame(
+            {
+                "step": np.tile(table[:, 0].astype(np.int64), len(series)),
+                "series": np.repeat(series, k),
+                "loss": table[:, 1 : 1 + len(series)].T.reshape(-1),
+            }
+        )
 
     def first(self) -> Snapshot:
         """The step-0 snapshot (the untrained model); every run has one."""
