@@ -132,7 +132,11 @@ class Row:
 
 
 class Server:
-    """`streamlit run streamlit_app.py` on a free port, logging to a temporary file."""
+    """`streamlit run streamlit_app.py` on a free port, logging to a temporary file.
+
+    Started through bench/timed_streamlit.py, which records each script or fragment run's time
+    and each snapshot of training in a second temporary file (see `runs`).
+    """
 
     def __init__(self) -> None:
         with socket.socket() as s:
@@ -140,10 +144,11 @@ class Server:
             port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}/"
         self.log_path = Path(tempfile.mkstemp(prefix="fitlab_bench_", suffix=".log")[1])
+        self.timings_path = Path(tempfile.mkstemp(prefix="fitlab_runs_", suffix=".jsonl")[1])
         cmd = [
             sys.executable,
-            "-m",
-            "streamlit",
+            str(REPO_ROOT / "bench" / "timed_streamlit.py"),
+            str(self.timings_path),
             "run",
             "streamlit_app.py",
             "--server.headless",
@@ -180,6 +185,11 @@ class Server:
 
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def runs(self) -> list[dict]:
+        """Each timed call so far: {"what": "full" | "fragment" | "advance", "wall", "cpu"}."""
+        text = self.timings_path.read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
     def _procs(self) -> list[psutil.Process]:
         return [self.ps, *self.ps.children(recursive=True)]

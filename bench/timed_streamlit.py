@@ -1,0 +1,56 @@
+"""`streamlit run ...` with every script and fragment run timed, for bench/page.py.
+
+Usage: `python bench/timed_streamlit.py OUT.jsonl run streamlit_app.py [options]`. Wraps
+Streamlit's ScriptRunner._run_script (one call per script or fragment run, on the script
+thread) and fitcore's SharedRun._advance (one snapshot of training), and appends one JSON line
+per call to OUT.jsonl: {"what": "full" | "fragment" | "advance", "wall": ms, "cpu": ms}, cpu
+being that thread's CPU time. A run's time includes the training it did (its advance lines).
+The page itself carries no timing code; nothing here changes what it does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # fitcore, as the app sees it
+
+from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
+from streamlit.web.cli import main  # noqa: E402
+
+from fitcore import player  # noqa: E402
+
+
+def timed(method, what):
+    def wrapper(self, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            kind = what(args) if callable(what) else what
+            record(kind, time.perf_counter() - wall, time.thread_time() - cpu)
+
+    return wrapper
+
+
+def record(what: str, wall: float, cpu: float) -> None:
+    line = json.dumps({"what": what, "wall": wall * 1000, "cpu": cpu * 1000})
+    with LOCK, OUT.open("a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def run_kind(args) -> str:
+    return "fragment" if args[0].fragment_id_queue else "full"
+
+
+OUT = Path(sys.argv.pop(1))
+LOCK = threading.Lock()
+script_runner.ScriptRunner._run_script = timed(script_runner.ScriptRunner._run_script, run_kind)
+player.SharedRun._advance = timed(player.SharedRun._advance, "advance")
+
+if __name__ == "__main__":
+    sys.argv[0] = "streamlit"
+    sys.exit(main())
