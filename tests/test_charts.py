@@ -467,3 +467,15 @@ def test_the_data_functions_give_the_tables_that_split_data_takes_out(name):
     assert list(data) == list(datasets)
     for key, table in data.items():
         pd.testing.assert_frame_equal(table, datasets[key])
+
+
+def test_arrow_table_keeps_every_column_and_row_and_sends_nan_as_null():
+    df = pd.DataFrame(
+        {"x": [0.5, np.nan, 2.0], "unit": [0, 1, 2], "series": ["训练", "test", "model"]},
+        index=[7, 8, 9],  # an index the chart never reads: not sent
+    )
+    table = charts.arrow_table(df)
+    assert table.column_names == ["x", "unit", "series"]
+    assert table.column("x").to_pylist() == [0.5, None, 2.0]
+    assert table.column("unit").to_pylist() == [0, 1, 2]
+    assert table.column("series").to_pylist() == ["训练", "test", "model"]
