@@ -259,3 +259,33 @@ def test_the_url_names_the_language_only_when_chosen():
     assert "lang" not in at.query_params
     at.radio(key="lang").set_value("zh").run()
     assert at.query_params["lang"] == "zh"
+
+
+def test_every_thread_that_trains_first_sets_one_torch_thread(monkeypatch):
+    # OpenMP keeps the thread count per OS thread and Streamlit runs each script run on a new
+    # one: a run that trained without setting it used two threads, 4x slower with the other
+    # core busy (see streamlit_app.one_torch_thread).
+    import threading
+
+    import torch
+
+    import fitcore.train
+
+    one_thread, trained = set(), set()
+    set_num_threads, snapshot = torch.set_num_threads, fitcore.train._snapshot
+
+    def record_threads(n):
+        if n == 1:
+            one_thread.add(threading.get_ident())
+        set_num_threads(n)
+
+    def record_snapshot(*args, **kwargs):
+        trained.add(threading.get_ident())
+        return snapshot(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "set_num_threads", record_threads)
+    monkeypatch.setattr(fitcore.train, "_snapshot", record_snapshot)
+    at = open_page(seed="4242")  # a config no other test has computed in this process
+    click(at, "step")
+    click(at, "step")
+    assert trained and trained <= one_thread
