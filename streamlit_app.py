@@ -401,6 +401,10 @@ def live(T, run: SharedRun, cfg: FitConfig) -> None:
                 ss["playing"] = False
                 st.rerun()  # the whole page: stops the timer and relabels the buttons
         draw(T, run, cfg, frame)
+        if ss["playing"] and ss["speed"] != "max":
+            # the next frame trains while the browser draws this one, so the next rerun
+            # only draws (at max each rerun trains for its budget instead)
+            run.prefetch(frame.step)
 
     def guarded_frame_area() -> None:
         guarded(T, frame_area)

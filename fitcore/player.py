@@ -90,6 +90,27 @@ class SharedRun:
                 found = self._advance()
             return found
 
+    def prefetch(self, step: int) -> threading.Thread | None:
+        """Start computing the frame after `step` on a thread of its own; None if not needed.
+
+        A page playing frame by frame calls it after drawing `step`, so that the next rerun
+        finds its frame ready and only draws: the training happens while the browser renders
+        and the timer waits, not inside the rerun. One snapshot at most, so a closed tab leaves
+        no work behind. Not started when that frame is known, the run has ended, or another
+        thread is already computing.
+        """
+        if self.done or self._find_after(step) is not None or self._lock.locked():
+            return None
+        thread = threading.Thread(target=self._prefetch, args=(step,), daemon=True)
+        thread.start()
+        return thread
+
+    def _prefetch(self, step: int) -> None:
+        # A new thread starts with one OpenMP thread per core: 4x slower for this network when
+        # the other core is busy (torch keeps the count per OS thread).
+        torch.set_num_threads(1)
+        self.after(step)
+
     def catch_up(self, step: int, budget: float) -> Snapshot | None:
         """The newest frame reachable from `step` within `budget` seconds of training."""
         deadline = time.perf_counter() + budget

@@ -106,3 +106,24 @@ def test_scene_of_uploaded_points_is_in_their_units_without_a_true_function():
     assert scene.truth is None
     assert sorted(scene.points["x"]) == [10.0, 20.0, 30.0, 40.0]
     assert scene.x_domain[0] < 10 and scene.x_domain[1] > 40
+
+
+def test_prefetch_computes_the_next_frame_on_another_thread_and_only_that():
+    run = SharedRun(quick(steps=300, every=50))
+    thread = run.prefetch(-1)
+    assert thread is not None and thread is not threading.current_thread()
+    thread.join(timeout=60)
+    assert [f.step for f in run.frames] == [0]  # one frame, not the run
+    assert run.prefetch(-1) is None  # already known: nothing started
+    run.prefetch(0).join(timeout=60)
+    assert [f.step for f in run.frames] == [0, 50]
+    # the frames are the same as pulled in the foreground
+    assert [f.train_loss for f in run.frames] == [
+        s.train_loss for s in list(train_iter(quick(steps=300, every=50)))[:2]
+    ]
+
+
+def test_prefetch_starts_nothing_once_the_run_has_ended():
+    run = SharedRun(quick(steps=100, every=50))
+    run.catch_up(-1, budget=10.0)
+    assert run.done and run.prefetch(100) is None
