@@ -12,7 +12,8 @@ It prints one table: each figure, its target and pass / fail.
   would replay snapshots computed earlier instead of training.
 - pause: at speed=normal, from the click on Pause to the last change of the status text.
 - one fragment rerun: the median time of a fragment run on the server's script thread, while
-  training at speed=normal and at speed=fast (each rerun trains 100 steps and draws), and for a
+  training at speed=normal and at speed=fast (each frame's 100 steps trained ahead by
+  SharedRun.prefetch, or in the rerun when not ready yet), and for a
   second session whose frames are already computed (drawing only); with the whole server's CPU
   per rerun beside it.
 - memory: server RSS after one session loaded and stepped once, then after ten more sessions
@@ -367,13 +368,15 @@ def fragment_cost(b: Bench, runs: int, window_s: float = 3.0) -> list[Row]:
     """Fragment reruns while training: their time on the server, and the server's CPU per rerun.
 
     Three cases on blog-quadratic with 20000 steps: training at speed=normal (the default: a
-    frame every 100 ms, each rerun trains the next 100 steps and draws) and at speed=fast (every
-    33 ms), and drawing only, a second session at fast on a config whose frames are computed.
-    Per case: the median wall time of a fragment run on the server's script thread (recorded
-    by bench/timed_streamlit.py; the target applies to it), that thread's CPU time, and the
-    whole server's CPU seconds over the window divided by the reruns in it, which adds what
-    the event loop spends sending each frame (the browser shares the machine's cores, so all
-    of these run slower here than on a server of their own).
+    frame every 100 ms) and at speed=fast (every 33 ms), and drawing only, a second session at
+    fast on a config whose frames are computed. While training, each snapshot (100 steps) is
+    computed on SharedRun.prefetch's thread after the previous frame is drawn, or inside the
+    rerun when that has not finished. Per case: the median wall time of a fragment run on the
+    server's script thread (recorded by bench/timed_streamlit.py; the target applies to it),
+    that thread's CPU time, the CPU per snapshot of training, and the whole server's CPU
+    seconds over the window divided by the reruns in it, training and the event loop's sending
+    included (the browser shares the machine's cores, so all of these run slower here than on
+    a server of their own).
     """
     rows = []
     for label, speed, repeat in (
@@ -381,7 +384,7 @@ def fragment_cost(b: Bench, runs: int, window_s: float = 3.0) -> list[Row]:
         ("training, fast", "fast", False),
         ("drawing only, fast", "fast", True),
     ):
-        wall, cpu, server_cpu, frame_ms = [], [], [], []
+        wall, cpu, train, server_cpu, frame_ms = [], [], [], [], []
         for i in range(runs):
             query = blog(70 + i + (100 if speed == "normal" else 0), speed=speed, steps="20000")
             if repeat:
@@ -396,7 +399,9 @@ def fragment_cost(b: Bench, runs: int, window_s: float = 3.0) -> list[Row]:
             time.sleep(0.5)  # past the Train click's full run
             n0, cpu0, changes0 = len(b.server.runs()), b.server.cpu(), recorded(page)[0]
             time.sleep(window_s)
-            runs_in = [r for r in b.server.runs()[n0:] if r["what"] == "fragment"]
+            timed = b.server.runs()[n0:]
+            runs_in = [r for r in timed if r["what"] == "fragment"]
+            train += [r["cpu"] for r in timed if r["what"] == "advance"]
             cpu1, changes1 = b.server.cpu(), recorded(page)[0]
             if step_of(changes1[-1][1]) >= 20000:
                 raise RuntimeError("the run ended inside the window")
@@ -413,7 +418,8 @@ def fragment_cost(b: Bench, runs: int, window_s: float = 3.0) -> list[Row]:
                 60,
                 note=f"{len(wall)} reruns; script thread CPU median "
                 f"{statistics.median(cpu):.1f} ms, p90 wall {quantile(wall, 0.9):.0f} ms; "
-                f"server CPU per rerun {statistics.median(server_cpu):.0f} ms; "
+                + (f"training {statistics.median(train):.0f} ms CPU a snapshot; " if train else "")
+                + f"server CPU per rerun {statistics.median(server_cpu):.0f} ms; "
                 f"{1000 / statistics.median(frame_ms):.1f} reruns/s",
             )
         )
@@ -459,37 +465,48 @@ def memory(b: Bench, extra: int = 10) -> list[Row]:
     ]
 
 
-def crowd(b: Bench, seeds: list[int]) -> tuple[float, float]:
-    """Sessions on seeds[i] all click Train at max: (server CPU s, wall s) until all finish."""
+def crowd(b: Bench, seeds: list[int]) -> tuple[float, float, int]:
+    """Sessions on seeds[i] all click Train at max: (server CPU s, wall s, fragment reruns served)
+    until all finish."""
     pages = [b.open(**blog(s, speed="max")) for s in seeds]
-    cpu0, t0 = b.server.cpu(), time.monotonic()
+    n0, cpu0, t0 = len(b.server.runs()), b.server.cpu(), time.monotonic()
     for page in pages:  # JS clicks: a few ms apart, no Playwright actionability waits
         page.evaluate("() => document.querySelector('.st-key-train button').click()")
     for page in pages:
         wait_step(page, "==", 5000)
     cpu, wall = b.server.cpu() - cpu0, time.monotonic() - t0
+    reruns = sum(r["what"] == "fragment" for r in b.server.runs()[n0:])
     b.close_all()
-    return cpu, wall
+    return cpu, wall, reruns
 
 
 def sessions(b: Bench) -> list[Row]:
-    one_cpu, one_wall = crowd(b, [20])
-    same_cpu, same_wall = crowd(b, [21] * 10)
-    diff_cpu, diff_wall = crowd(b, list(range(31, 41)))
+    """One browser drives every session here, on the server's cores: with ten tabs it cannot
+    ask for frames as often as ten students' own machines would, so the reruns served are
+    printed beside the CPU (each session asks for at most ~7 frames a second at max)."""
+    one_cpu, one_wall, one_reruns = crowd(b, [20])
+    same_cpu, same_wall, same_reruns = crowd(b, [21] * 10)
+    diff_cpu, diff_wall, diff_reruns = crowd(b, list(range(31, 41)))
     return [
-        Row("1 session at max: server CPU", one_cpu, "s", note=f"wall {one_wall:.1f} s"),
+        Row(
+            "1 session at max: server CPU",
+            one_cpu,
+            "s",
+            note=f"wall {one_wall:.1f} s, {one_reruns} fragment reruns",
+        ),
         Row(
             "10 sessions, one shared link: server CPU",
             same_cpu,
             "s",
-            note=f"wall {same_wall:.1f} s until all at 5000",
+            note=f"wall {same_wall:.1f} s until all at 5000, {same_reruns} fragment reruns",
         ),
         Row("10 sessions shared link / 1 session CPU", same_cpu / one_cpu, "x", 3.0),
         Row(
             "10 sessions, 10 seeds: wall until all finish",
             diff_wall,
             "s",
-            note=f"server CPU {diff_cpu:.1f} s ({diff_cpu / one_cpu:.1f}x one session)",
+            note=f"server CPU {diff_cpu:.1f} s ({diff_cpu / one_cpu:.1f}x one session), "
+            f"{diff_reruns} fragment reruns",
         ),
     ]
 
