@@ -8,6 +8,7 @@ training advances only when some session pulls past what is computed, so a close
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
 import threading
 import time
@@ -38,6 +39,7 @@ class SharedRun:
         # old one stops, and two threads calling next() on one generator raise ValueError.
         self._lock = threading.Lock()
         self._frames: list[Snapshot] = []  # replaced, never mutated, so readers need no lock
+        self._error: Exception | None = None  # what training raised, if it did
         self._history: list[tuple[int, float, float | None]] = []  # (step, train, test), all
         self.scene = make_scene(cfg, points)
 
@@ -80,8 +82,14 @@ class SharedRun:
         return self.after(-1)
 
     def after(self, step: int) -> Snapshot | None:
-        """The first frame past `step`, computing it if needed; None when the run has ended."""
+        """The first frame past `step`, computing it if needed; None when the run has ended.
+
+        Raises RuntimeError past the last frame when training itself raised (here or on a
+        prefetch thread), rather than looking like a run that ended.
+        """
         found = self._find_after(step)
+        if found is None and self._error is not None:
+            raise RuntimeError("training stopped with an error") from self._error
         if found is not None or self.done:
             return found
         with self._lock:
@@ -109,7 +117,8 @@ class SharedRun:
         # A new thread starts with one OpenMP thread per core: 4x slower for this network when
         # the other core is busy (torch keeps the count per OS thread).
         torch.set_num_threads(1)
-        self.after(step)
+        with contextlib.suppress(Exception):  # kept in _error: the page's next pull reports it
+            self.after(step)
 
     def catch_up(self, step: int, budget: float) -> Snapshot | None:
         """The newest frame reachable from `step` within `budget` seconds of training."""
@@ -135,6 +144,10 @@ class SharedRun:
         except StopIteration:
             self._it = None
             return None
+        except Exception as exc:
+            # kept so that every later pull fails too, also when a prefetch thread hit it
+            self._it, self._error = None, exc
+            raise
         if snap.diverged:
             self._it = None
         self._history.append((snap.step, snap.train_loss, snap.test_loss))

@@ -4,6 +4,7 @@ import dataclasses
 import threading
 
 import pandas as pd
+import pytest
 
 from fitcore import PRESETS, FitConfig, train_iter
 from fitcore.player import MAX_FRAMES, MAX_HISTORY, SharedRun, make_scene
@@ -127,3 +128,20 @@ def test_prefetch_starts_nothing_once_the_run_has_ended():
     run = SharedRun(quick(steps=100, every=50))
     run.catch_up(-1, budget=10.0)
     assert run.done and run.prefetch(100) is None
+
+
+def test_an_error_in_training_fails_every_later_pull_even_from_a_prefetch_thread():
+    run = SharedRun(quick())
+    run.after(-1)
+
+    def broken():
+        yield from ()
+        raise ValueError("boom")
+
+    run._it = broken()  # training that raises, as a bug in a generator would
+    run.prefetch(0).join(timeout=60)  # the thread swallows it; the run keeps it
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="training stopped") as caught:
+            run.after(0)
+        assert isinstance(caught.value.__cause__, ValueError)
+    assert run.after(-1).step == 0  # frames computed before the error are still there
