@@ -128,3 +128,23 @@ def test_limits_cover_every_numeric_field():
         if f.name not in CHOICES and f.name != "hidden":
             lo, hi = LIMITS[f.name]
             assert lo <= getattr(FitConfig(), f.name) <= hi and math.isfinite(hi)
+
+
+def test_each_choice_list_names_exactly_what_the_code_implements():
+    # config.py cannot import the torch modules (they import it), so the names live twice
+    import torch
+
+    from fitcore import codegen, models, race, train
+    from fitcore.data import DATASETS
+
+    assert set(CHOICES["dataset"]) == {*DATASETS, "csv"}  # csv: the uploaded points
+    assert set(DATASETS) == set(codegen.FORMULAS)
+    assert set(CHOICES["activation"]) == set(models.ACTIVATIONS) == set(codegen.ACTIVATIONS)
+    assert set(CHOICES["loss"]) == set(train.LOSSES) == set(race.LOSSES) == set(codegen.LOSSES)
+    assert set(CHOICES["optimizer"]) == set(codegen.OPTIMIZERS)
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    built = {
+        name: type(train.make_optimizer(FitConfig(optimizer=name), params)).__name__.lower()
+        for name in CHOICES["optimizer"]
+    }
+    assert built == {name: name for name in CHOICES["optimizer"]}
