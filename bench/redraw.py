@@ -12,12 +12,14 @@ polynomial fit with the least-squares layers), and the medians are compared.
   into Arrow IPC bytes from its columns (charts.arrow_table).
 
 Both end in the same place: a spec and Arrow bytes per named dataset, which Streamlit then
-puts in one protobuf message. Times are this thread's CPU time.
+puts in one protobuf message. Times are this thread's CPU time, per frame, with each way's
+stages below it (Altair build, compile + validate, Arrow; layer tables, Arrow).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import statistics
 import sys
@@ -50,29 +52,50 @@ def frame_inputs(run: SharedRun, frame, reference: bool):
     return scene.points, frame.curve, fit, run.history(frame.step), loss, run.cfg.steps
 
 
-def baseline(run, frame, reference):
+class Stages:
+    """CPU seconds per named stage, summed over `with stages("name"):` blocks."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        start = time.thread_time()
+        yield
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.thread_time() - start
+
+
+def baseline(run, frame, reference, stages: Stages):
     points, curve, fit, history, loss, steps = frame_inputs(run, frame, reference)
     scene = run.scene
     out = []
-    for chart in (
-        charts.fit_chart(points, curve, **fit, x_domain=scene.x_domain, y_domain=scene.y_domain),
-        charts.loss_chart(history, **loss, steps=steps),
-    ):
-        free, datasets = charts.split_data(chart)
-        spec = charts.compile_spec(free)
-        blobs = {k: dataframe_util.convert_anything_to_arrow_bytes(v) for k, v in datasets.items()}
+    with stages("Altair build"):
+        built = (
+            charts.fit_chart(
+                points, curve, **fit, x_domain=scene.x_domain, y_domain=scene.y_domain
+            ),
+            charts.loss_chart(history, **loss, steps=steps),
+        )
+    for chart in built:
+        with stages("compile + validate"):
+            free, datasets = charts.split_data(chart)
+            spec = charts.compile_spec(free)
+        with stages("Arrow (pandas)"):
+            blobs = {
+                k: dataframe_util.convert_anything_to_arrow_bytes(v) for k, v in datasets.items()
+            }
         out.append((spec, blobs))
     return out
 
 
-def page(run, frame, reference, specs):
+def page(run, frame, reference, specs, stages: Stages):
     points, curve, fit, history, loss, _ = frame_inputs(run, frame, reference)
     out = []
-    for spec, data in (
-        (specs[0], charts.fit_data(points, curve, **fit)),
-        (specs[1], charts.loss_data(history, **loss)),
-    ):
-        blobs = {k: arrow_bytes(charts.arrow_table(v)) for k, v in data.items()}
+    with stages("layer tables"):
+        tables = (charts.fit_data(points, curve, **fit), charts.loss_data(history, **loss))
+    for spec, data in zip(specs, tables, strict=True):
+        with stages("Arrow (columns)"):
+            blobs = {k: arrow_bytes(charts.arrow_table(v)) for k, v in data.items()}
         out.append(({**spec}, blobs))
     return out
 
@@ -82,10 +105,13 @@ def measure(name: str, cfg, reference: bool, repeats: int) -> None:
     frames = []
     while (nxt := run.after(frames[-1].step if frames else -1)) is not None:
         frames.append(nxt)
-    specs = [spec for spec, _ in baseline(run, frames[0], reference)]  # compiled once, as cached
+    spare = Stages()
+    specs = [spec for spec, _ in baseline(run, frames[0], reference, spare)]  # compiled once
     # same tables both ways: the page's datasets decode to the baseline's columns and rows
     for (_, old), (_, new) in zip(
-        baseline(run, frames[-1], reference), page(run, frames[-1], reference, specs), strict=True
+        baseline(run, frames[-1], reference, spare),
+        page(run, frames[-1], reference, specs, spare),
+        strict=True,
     ):
         assert old.keys() == new.keys(), (old.keys(), new.keys())
         for key in old:
@@ -93,10 +119,11 @@ def measure(name: str, cfg, reference: bool, repeats: int) -> None:
             b = pa.ipc.open_stream(new[key]).read_all().to_pandas()
             assert a.reset_index(drop=True)[list(b.columns)].equals(b), key
     times = {"baseline": [], "page": []}
+    stages = {"baseline": Stages(), "page": Stages()}
     for _ in range(repeats):
         for label, fn in (
-            ("baseline", lambda f: baseline(run, f, reference)),
-            ("page", lambda f: page(run, f, reference, specs)),
+            ("baseline", lambda f: baseline(run, f, reference, stages["baseline"])),
+            ("page", lambda f: page(run, f, reference, specs, stages["page"])),
         ):
             start = time.thread_time()
             for frame in frames:
@@ -104,6 +131,10 @@ def measure(name: str, cfg, reference: bool, repeats: int) -> None:
             times[label].append((time.thread_time() - start) / len(frames) * 1000)
     old, new = statistics.median(times["baseline"]), statistics.median(times["page"])
     print(f"{name:<34} {old:8.2f} {new:8.2f}   {new / old:5.2f}x   ({len(frames)} frames)")
+    per_frame = repeats * len(frames) / 1000  # seconds summed over all passes -> ms a frame
+    for label, parts in stages.items():
+        shares = ", ".join(f"{k} {v / per_frame:.2f}" for k, v in parts.seconds.items())
+        print(f"    {label}: {shares}")
 
 
 def main() -> int:
