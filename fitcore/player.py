@@ -34,7 +34,7 @@ class SharedRun:
     def __init__(self, cfg: FitConfig, points: pd.DataFrame | None = None):
         self.cfg = cfg
         self.points = points  # uploaded or edited points, None for generated data
-        self._it: Iterator[Snapshot] | None = train_iter(cfg, points)
+        self._it: Iterator[Snapshot] | None = train_iter(cfg, points, units=True)
         # One lock guards the generator: a widget change starts a new script thread before the
         # old one stops, and two threads calling next() on one generator raise ValueError.
         self._lock = threading.Lock()

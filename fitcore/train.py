@@ -28,7 +28,8 @@ class Snapshot:
     params: dict[str, float]  # w, b (linear); c0..cd (poly); {} (mlp)
     grad_norm: float  # L2 norm of the gradient the next update uses
     diverged: bool = False  # True on the last snapshot when the loss became NaN or inf
-    units: pd.DataFrame | None = field(default=None, repr=False)  # MLP: x, unit, y (see below)
+    # MLP with train_iter(..., units=True): x, unit, y (see _units); else None
+    units: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def make_optimizer(cfg: FitConfig, params) -> torch.optim.Optimizer:
@@ -45,14 +46,18 @@ def make_optimizer(cfg: FitConfig, params) -> torch.optim.Optimizer:
     return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=wd)
 
 
-def train_iter(cfg: FitConfig, data: pd.DataFrame | None = None) -> Iterator[Snapshot]:
+def train_iter(
+    cfg: FitConfig, data: pd.DataFrame | None = None, *, units: bool = False
+) -> Iterator[Snapshot]:
     """Snapshots at step 0, after every `cfg.every` updates, and after the last update.
 
     All randomness comes from one generator seeded with cfg.seed, in the blog's order:
     data noise, test split, initial weights, then minibatch draws during training.
     `data` (columns x, y) replaces the generated points, e.g. an uploaded CSV.
+    `units`: also fill Snapshot.units for an MLP (what the page's hidden-units view draws;
+    building that table is about half of a snapshot's cost, so it is asked for).
     """
-    for snap, _ in _train(cfg, data):
+    for snap, _ in _train(cfg, data, units):
         yield snap
 
 
@@ -65,7 +70,9 @@ def model_at(cfg: FitConfig, step: int, data: pd.DataFrame | None = None) -> nn.
     return model
 
 
-def _train(cfg: FitConfig, data: pd.DataFrame | None) -> Iterator[tuple[Snapshot, nn.Module]]:
+def _train(
+    cfg: FitConfig, data: pd.DataFrame | None, units: bool = False
+) -> Iterator[tuple[Snapshot, nn.Module]]:
     """train_iter's loop, also handing out the live model at each snapshot."""
     g = torch.Generator().manual_seed(cfg.seed)
     d = make_data(cfg, data, g)
@@ -90,7 +97,7 @@ def _train(cfg: FitConfig, data: pd.DataFrame | None) -> Iterator[tuple[Snapshot
         diverged = not math.isfinite(loss.item())
         if diverged or step % cfg.every == 0 or step == cfg.steps:
             full = loss.item() if not batch else _loss(model, loss_fn, x, y)
-            yield _snapshot(cfg, d, model, loss_fn, grid, step, full, diverged), model
+            yield _snapshot(cfg, d, model, loss_fn, grid, step, full, diverged, units), model
             if diverged or not math.isfinite(full):
                 return
         if step == cfg.steps:
@@ -104,7 +111,7 @@ def _loss(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor
         return loss_fn(model(x), y).item()
 
 
-def _snapshot(cfg, d: Data, model, loss_fn, grid, step, train_loss, diverged) -> Snapshot:
+def _snapshot(cfg, d: Data, model, loss_fn, grid, step, train_loss, diverged, units) -> Snapshot:
     """Everything the page draws for one step, computed without touching the gradients."""
     diverged = diverged or not math.isfinite(train_loss)
     with torch.no_grad():
@@ -118,7 +125,7 @@ def _snapshot(cfg, d: Data, model, loss_fn, grid, step, train_loss, diverged) ->
                 "y_hat": (y_hat[:, 0] * d.y_scale + d.y_shift).numpy(),
             }
         )
-        units = _units(model, grid, d) if cfg.model == "mlp" else None
+        units = _units(model, grid, d) if units and cfg.model == "mlp" else None
     return Snapshot(
         step=step,
         train_loss=train_loss,

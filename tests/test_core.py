@@ -208,11 +208,20 @@ def test_poly_params_describe_the_drawn_curve():
 
 
 def test_mlp_units_sum_to_the_curve():
-    last = run(small(hidden=(6,)))[-1]
+    last = list(train_iter(small(hidden=(6,)), units=True))[-1]
     total = last.units.groupby("x", sort=True)["y"].sum().to_numpy()
     bias = last.curve.y_hat.to_numpy() - total
     assert last.units.unit.nunique() == 6
     np.testing.assert_allclose(bias, bias[0], atol=1e-5)  # curve = bias + sum of contributions
+
+
+def test_units_are_computed_only_when_asked_and_change_nothing_else():
+    cfg = small(hidden=(6,))
+    plain, with_units = run(cfg), list(train_iter(cfg, units=True))
+    assert all(s.units is None for s in plain) and all(s.units is not None for s in with_units)
+    for a, b in zip(plain, with_units, strict=True):
+        assert (a.step, a.train_loss, a.grad_norm) == (b.step, b.train_loss, b.grad_norm)
+        pd.testing.assert_frame_equal(a.curve, b.curve)
 
 
 def test_curve_reaches_beyond_the_data():
