@@ -501,4 +501,11 @@ def arrow_table(df: pd.DataFrame) -> pa.Table:
     which a chart never reads: three to five times slower for these small tables (see
     bench/redraw.py). NaN becomes null, as in Streamlit's conversion.
     """
-    return pa.table({name: pa.array(df[name].to_numpy(), from_pandas=True) for name in df.columns})
+    return pa.table({name: _arrow_column(df[name]) for name in df.columns})
+
+
+def _arrow_column(column: pd.Series) -> pa.Array:
+    values = column.to_numpy()
+    # text columns stay text when empty (pyarrow would infer a null column from no rows)
+    kind = pa.string() if values.dtype == object else None
+    return pa.array(values, type=kind, from_pandas=True)

@@ -479,3 +479,10 @@ def test_arrow_table_keeps_every_column_and_row_and_sends_nan_as_null():
     assert table.column("x").to_pylist() == [0.5, None, 2.0]
     assert table.column("unit").to_pylist() == [0, 1, 2]
     assert table.column("series").to_pylist() == ["训练", "test", "model"]
+
+
+def test_arrow_table_of_no_rows_keeps_the_column_types():
+    history = pd.DataFrame({"step": [0], "series": ["train"], "loss": [np.inf]})
+    table = charts.arrow_table(charts.loss_data(history)["loss"])  # every row dropped
+    assert table.num_rows == 0
+    assert [str(t) for t in table.schema.types] == ["int64", "double", "string"]
