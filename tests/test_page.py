@@ -289,3 +289,22 @@ def test_every_thread_that_trains_first_sets_one_torch_thread(monkeypatch):
     click(at, "step")
     click(at, "step")
     assert trained and trained <= one_thread
+
+
+def test_hidden_units_toggle_draws_one_curve_per_unit_summing_to_the_model():
+    import numpy as np
+    import pyarrow as pa
+
+    at = open_page(preset="blog-quadratic")
+    at.toggle(key="show_units").set_value(True).run()
+    click(at, "step")
+    fit = at.get("vega_lite_chart")[0]
+    tables = {
+        d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in fit.proto.datasets
+    }
+    assert list(tables) == ["units", "truth", "model", "points"]
+    units, model = tables["units"], tables["model"]
+    assert sorted(units["unit"].unique()) == list(range(10))  # the blog's 10 hidden units
+    # the model is its bias plus the units' contributions, at every x of the grid
+    bias = model["y"].to_numpy() - units.groupby("x", sort=True)["y"].sum().to_numpy()
+    np.testing.assert_allclose(bias, bias[0], atol=1e-4)
