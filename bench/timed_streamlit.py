@@ -1,10 +1,13 @@
 """`streamlit run ...` with every script and fragment run timed, for bench/page.py.
 
 Usage: `python bench/timed_streamlit.py OUT.jsonl run streamlit_app.py [options]`. Wraps
-Streamlit's ScriptRunner._run_script (one call per script or fragment run, on the script
-thread) and fitcore's SharedRun._advance (one snapshot of training), and appends one JSON line
-per call to OUT.jsonl: {"what": "full" | "fragment" | "advance", "wall": ms, "cpu": ms}, cpu
-being that thread's CPU time. A run's time includes the training it did (its advance lines).
+the function Streamlit's script runner executes each script or fragment run with
+(exec_func_with_error_handling: once per run, on the script thread; one ScriptRunner call
+loops over a run and the reruns it asks for, so timing that call would add a fragment's
+st.rerun() full run to the fragment) and fitcore's SharedRun._advance (one snapshot of
+training), and appends one JSON line per call to OUT.jsonl: {"what": "full" | "fragment" |
+"advance", "wall": ms, "cpu": ms}, cpu being that thread's CPU time. A run's time includes
+the training it did (its advance lines).
 The page itself carries no timing code; nothing here changes what it does.
 """
 
@@ -24,11 +27,13 @@ from streamlit.web.cli import main  # noqa: E402
 from fitcore import player  # noqa: E402
 
 
-def timed(method, what):
-    def wrapper(self, *args, **kwargs):
+def timed(function, what):
+    """function, recording each call's time as `what` (or what(args) when callable)."""
+
+    def wrapper(*args, **kwargs):
         wall, cpu = time.perf_counter(), time.thread_time()
         try:
-            return method(self, *args, **kwargs)
+            return function(*args, **kwargs)
         finally:
             kind = what(args) if callable(what) else what
             record(kind, time.perf_counter() - wall, time.thread_time() - cpu)
@@ -43,12 +48,14 @@ def record(what: str, wall: float, cpu: float) -> None:
 
 
 def run_kind(args) -> str:
-    return "fragment" if args[0].fragment_id_queue else "full"
+    return "fragment" if args[1].fragment_ids_this_run else "full"  # args: (func, ctx)
 
 
 OUT = Path(sys.argv.pop(1))
 LOCK = threading.Lock()
-script_runner.ScriptRunner._run_script = timed(script_runner.ScriptRunner._run_script, run_kind)
+script_runner.exec_func_with_error_handling = timed(
+    script_runner.exec_func_with_error_handling, run_kind
+)
 player.SharedRun._advance = timed(player.SharedRun._advance, "advance")
 
 if __name__ == "__main__":
