@@ -22,6 +22,7 @@ from fitcore.config import (
     HIDEABLE,
     LOSSES,
     MODELS,
+    MOMENTUM_OPTIMIZERS,
     OPTIMIZERS,
     SPEEDS,
     UiSettings,
@@ -32,7 +33,7 @@ from fitcore.models import build_model, describe, equation
 from fitcore.player import SharedRun
 from fitcore.race import race_iter
 from fitcore.train import model_at, train_iter
-from fitcore.upload import MAX_ROWS, UploadError, load_csv, numeric_columns, read_table
+from fitcore.upload import MAX_ROWS, UploadError, numeric_columns, read_table, table_points
 
 log = logging.getLogger("fitlab")
 
@@ -157,7 +158,6 @@ def apply_preset() -> None:
 def sidebar(T) -> FitConfig:
     """Draw the settings and return the config they describe."""
     ss = st.session_state
-    values = dict(ss["values"])
     sb = st.sidebar
     with sb:
         if "lang" not in ss["hide"]:
@@ -234,7 +234,7 @@ def sidebar(T) -> FitConfig:
             st.slider,
             *LIMITS["momentum"],
             step=0.01,
-            visible=values["optimizer"] in ("sgd", "rmsprop"),
+            visible=values["optimizer"] in MOMENTUM_OPTIMIZERS,
         )
         values["weight_decay"] = control(
             T,
@@ -307,7 +307,7 @@ def sync_query(cfg: FitConfig) -> None:
         hide=ss["hide"],
     )
     wanted = {**cfg.to_query(), **ui.to_query()}
-    current = {k: st.query_params[k] for k in st.query_params}
+    current = st.query_params.to_dict()
     if wanted != current:
         st.query_params.from_dict(wanted)
 
@@ -319,7 +319,7 @@ def suggested_lr(key: str, _cfg: FitConfig, _points) -> float:
 
 def buttons(T, run: SharedRun, cfg: FitConfig) -> None:
     ss = st.session_state
-    at_end = run.done and ss["cursor"] >= run.frames[-1].step
+    at_end = _is_last(run, ss["cursor"])
     started = ss["cursor"] > 0 or ss.get("advance", False)
     label = T["again"] if at_end else (T["resume"] if started else T["train"])
     icon = ":material/replay:" if at_end else ":material/play_arrow:"
@@ -397,7 +397,7 @@ def live(T, run: SharedRun, cfg: FitConfig) -> None:
             if nxt is not None:
                 frame = nxt
                 ss["cursor"] = frame.step
-            if ss["playing"] and (nxt is None or frame.diverged or _is_last(run, frame)):
+            if ss["playing"] and (nxt is None or frame.diverged or _is_last(run, frame.step)):
                 ss["playing"] = False
                 st.rerun()  # the whole page: stops the timer and relabels the buttons
         draw(T, run, cfg, frame)
@@ -422,8 +422,8 @@ def _frame_at(run: SharedRun, step: int):
     return best
 
 
-def _is_last(run: SharedRun, frame) -> bool:
-    return run.done and frame.step >= run.frames[-1].step
+def _is_last(run: SharedRun, step: int) -> bool:
+    return run.done and step >= run.frames[-1].step
 
 
 def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
@@ -471,7 +471,7 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
     fit_layers = {
         "truth": scene.truth if display["show_truth"] else None,
         "reference": scene.reference if display["show_reference"] else None,
-        "units": shown.units if display["show_units"] and cfg.model == "mlp" else None,
+        "units": shown.units if display["show_units"] else None,  # None unless an MLP
     }
     loss_layers = {
         "log": display["log_loss"],
@@ -504,9 +504,9 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
             charts.loss_data(history, **loss_layers, labels=labels),
             key="loss_chart",
         )
-    if display["show_units"] and cfg.model == "mlp":
+    if fit_layers["units"] is not None:
         st.caption(T["units_text"])
-    if display["show_reference"] and scene.reference is not None:
+    if fit_layers["reference"] is not None:
         st.caption(T["reference_text"])
     if editable:
         edit_points(T, run, selection)
@@ -552,7 +552,7 @@ def chart_labels(T) -> dict[str, str]:
 
 def model_panel(T, cfg: FitConfig, frame) -> None:
     with st.expander(T["model_panel"]):
-        text, count = model_text(run_key(cfg), cfg)
+        text, count = model_text(st.session_state["run_key"], cfg)
         st.code(text, language="text")
         st.caption(T["params_count"].format(count=count))
         if frame.params:
@@ -581,7 +581,7 @@ def share_panel(T, cfg: FitConfig) -> None:
     ss = st.session_state
     with st.expander(T["share_panel"], icon=":material/share:"):
         st.caption(T["share_text"])
-        st.code(share_link({k: st.query_params[k] for k in st.query_params}), language="text")
+        st.code(share_link(st.query_params.to_dict()), language="text")
     if ss["hide"]:
         return  # a student's page: no teacher tools
     with st.expander(T["teacher_panel"], icon=":material/school:"):
@@ -632,12 +632,12 @@ def upload_ui(T) -> None:
                 index=1,
                 key="y_column",
             )
-        points = load_csv(raw, x_col, y_col)
+        points = table_points(table, x_col, y_col)
     except UploadError as e:
         params = {k: escape_md(v) for k, v in e.params.items()}
         st.error(T[f"upload_{e.code}"].format(**params) + " " + T["upload_kept"])
         return
-    except ValueError as e:  # load_csv promises UploadError, but keep the page safe regardless
+    except ValueError as e:  # table_points promises UploadError; keep the page safe regardless
         st.error(escape_md(e) + " " + T["upload_kept"])
         return
     ss["uploaded"] = (file.name, points)
@@ -708,10 +708,12 @@ def edit_points(T, run: SharedRun, selection) -> None:
 def replay(T, run: SharedRun) -> None:
     """A slider over the stored frames: scrub back through the run (pauses it)."""
     ss = st.session_state
-    steps = [f.step for f in run.frames if f.step <= ss["cursor"] and not f.diverged]
-    if ss["playing"] or len(steps) < 2:
+    if ss["playing"]:
         return
-    ss["replay"] = max(s for s in steps if s <= ss["cursor"])
+    steps = [f.step for f in run.frames if f.step <= ss["cursor"] and not f.diverged]
+    if len(steps) < 2:
+        return
+    ss["replay"] = steps[-1]
     st.select_slider(
         T["replay"], options=steps, key="replay", on_change=_replay, help=T["replay_help"]
     )
@@ -736,10 +738,10 @@ def views(T, run: SharedRun, cfg: FitConfig, points) -> None:
     with tabs["how_panel"]:
         how_it_works(T)
     with tabs["race_panel"]:
-        race_view(T, cfg, points)
+        race_view(T, run, cfg, points)
     with tabs["code_panel"]:
         st.caption(T["code_text"])
-        script = exported_script(run_key(cfg, points), cfg, points)
+        script = exported_script(st.session_state["run_key"], cfg, points)
         st.download_button(
             T["download_script"],
             script,
@@ -803,7 +805,7 @@ def loss_grid(key, x, y, w_range, b_range, loss) -> pd.DataFrame:
 RACE_LRS = [0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
 
 
-def race_view(T, cfg: FitConfig, points) -> None:
+def race_view(T, run: SharedRun, cfg: FitConfig, points) -> None:
     st.caption(T["race_text"])
     kind = st.radio(
         T["race_kind"],
@@ -841,7 +843,6 @@ def race_view(T, cfg: FitConfig, points) -> None:
     )
     history = history.assign(series=history["variant"].map(dict(enumerate(names))))
     curves = curves.assign(series=curves["variant"].map(dict(enumerate(names))))
-    run = shared_run(run_key(cfg, points), cfg, points)
     left, right = st.columns(2)
     labels = chart_labels(T)
     with left:

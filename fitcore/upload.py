@@ -18,7 +18,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from fitcore.config import LIMITS
+from fitcore.config import LIMITS, _show
 
 # .streamlit/config.toml sets server.maxUploadSize = 1 (MB); checked again here because
 # load_csv is also called outside the page. Streamlit's uploader counts a MB as 10**6 bytes, or
@@ -145,7 +145,12 @@ def load_csv(raw: bytes, x: str | None = None, y: str | None = None) -> pd.DataF
     y; empty lines are not counted) and "x_name", "y_name" (the chosen columns, for axis
     labels). Raises UploadError, a ValueError whose message tells the student what to change.
     """
-    df = read_table(raw)
+    return table_points(read_table(raw), x, y)
+
+
+def table_points(df: pd.DataFrame, x: str | None = None, y: str | None = None) -> pd.DataFrame:
+    """load_csv's points from a table read_table already parsed (a page that first offers the
+    table's columns need not parse the upload twice)."""
     numeric = [name for name in df.columns if pd.api.types.is_numeric_dtype(df[name])]
     if not numeric:
         raise UploadError("no_numeric")
@@ -315,12 +320,6 @@ def _unique(names: list[str]) -> list[str]:
 
 def _finite(column: pd.Series) -> pd.Series:
     return column.abs() < math.inf
-
-
-def _show(name: object, limit: int = 40) -> str:
-    """A column name quoted and shortened for a message."""
-    text = str(name)
-    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _list(names: list[str]) -> str:
