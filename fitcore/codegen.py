@@ -8,7 +8,7 @@ import textwrap
 
 import pandas as pd
 
-from fitcore.config import FitConfig
+from fitcore.config import MOMENTUM_OPTIMIZERS, FitConfig
 from fitcore.data import DESCRIPTIONS, Data, make_data
 
 # Each dataset's formula in the operation order of data.py, so the floats match bit for bit;
@@ -104,7 +104,7 @@ def _fields_in_use(cfg: FitConfig, uploaded: bool) -> list[str]:
         unused.add("degree")
     if cfg.model != "mlp":
         unused |= {"hidden", "activation"}
-    if cfg.optimizer not in ("sgd", "rmsprop") or not cfg.momentum:
+    if cfg.optimizer not in MOMENTUM_OPTIMIZERS or not cfg.momentum:
         unused.add("momentum")
     if not cfg.weight_decay:
         unused.add("weight_decay")
@@ -275,7 +275,7 @@ class Net(nn.Module):
 def _optimizer(cfg: FitConfig) -> str:
     name, about = OPTIMIZERS[cfg.optimizer]
     args = [f"lr={cfg.lr!r}"]
-    if cfg.optimizer in ("sgd", "rmsprop") and cfg.momentum:
+    if cfg.optimizer in MOMENTUM_OPTIMIZERS and cfg.momentum:
         args.append(f"momentum={cfg.momentum!r}")
     lines = [f"# {about}"]
     if cfg.weight_decay or cfg.optimizer == "adamw":

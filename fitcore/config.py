@@ -14,6 +14,7 @@ DATASET_KEYS = ("linear", "quadratic", "sine", "cubic", "abs", "step", "bump", "
 MODELS = ("linear", "poly", "mlp")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "elu", "silu")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # the ones that take cfg.momentum
 LOSSES = ("mse", "l1", "huber")
 CHOICES = {
     "dataset": DATASET_KEYS,

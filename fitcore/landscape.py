@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fitcore.reference import least_squares
+from fitcore.config import LOSSES
+from fitcore.reference import _flat, least_squares
 
-LOSS_NAMES = ("mse", "l1", "huber")
 HUBER_DELTA = 1.0  # torch.nn.HuberLoss's default delta, as train.py uses it
 CHUNK = 2_000_000  # residuals held at once (16 MB of float64): n_points can reach 2000
 MARGIN = 0.15  # share of the span added on each side of the path and the minimum
@@ -29,8 +29,8 @@ def loss_grid(
     x, y: shape (m, 1) or (m,), torch or numpy, in the units the path's w, b are in.
     Rows run over b fastest (w[0], b[0]), (w[0], b[1]), ...; computed in float64.
     """
-    if loss not in LOSS_NAMES:
-        raise ValueError(f"loss must be one of {LOSS_NAMES}; got {loss!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
     if n < 2:
         raise ValueError(f"n must be at least 2 grid points per axis; got {n}")
     xs, ys = _flat(x), _flat(y)
@@ -100,12 +100,6 @@ def _range(values: Sequence[float], min_span: float, margin: float) -> tuple[flo
         lo, hi = mid - min_span / 2, mid + min_span / 2
     pad = margin * (hi - lo)
     return lo - pad, hi + pad
-
-
-def _flat(a: torch.Tensor | np.ndarray) -> np.ndarray:
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().double().numpy()
-    return np.asarray(a, dtype=float).reshape(-1)
 
 
 def _pair(r: Sequence[float], name: str) -> tuple[float, float]:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fitcore.config import OPTIMIZERS, FitConfig
+from fitcore.config import MOMENTUM_OPTIMIZERS, OPTIMIZERS, FitConfig
 from fitcore.data import make_data
 from fitcore.models import ACTIVATIONS, build_model
 
@@ -249,7 +249,7 @@ class _Group:
         k = len(members)
         neg_lr = -torch.tensor([c.lr for c in members]).view(k, 1, 1)
         momentum = torch.tensor([c.momentum for c in members]).view(k, 1, 1)
-        uses_momentum = kind in ("sgd", "rmsprop") and bool((momentum > 0).any())
+        uses_momentum = kind in MOMENTUM_OPTIMIZERS and bool((momentum > 0).any())
         names = {
             "sgd": ["momentum_buffer"] if uses_momentum else [],
             "adam": ["exp_avg", "exp_avg_sq"],

@@ -45,5 +45,5 @@ def polynomial_curve(params: dict[str, float], x: np.ndarray) -> np.ndarray:
 
 def _flat(a: torch.Tensor | np.ndarray) -> np.ndarray:
     if isinstance(a, torch.Tensor):
-        a = a.detach().double().numpy()
+        a = a.detach().cpu().double().numpy()
     return np.asarray(a, dtype="float64").reshape(-1)
