@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -115,17 +116,23 @@ def _snapshot(cfg, d: Data, model, loss_fn, grid, step, train_loss, diverged, un
     """Everything the page draws for one step, computed without touching the gradients."""
     diverged = diverged or not math.isfinite(train_loss)
     with torch.no_grad():
-        y_hat = model(grid)
+        xs = (grid[:, 0] * d.x_scale + d.x_shift).numpy()
+        hidden = None
+        if units and cfg.model == "mlp":
+            hidden = model[:-1](grid)  # the last hidden layer's activations, drawn as units
+            y_hat = model[-1](hidden)  # the same as model(grid), without a second pass
+        else:
+            y_hat = model(grid)
         test_loss = loss_fn(model(d.x_test), d.y_test).item() if len(d.x_test) else None
         grads = [p.grad.reshape(-1) for p in model.parameters() if p.grad is not None]
         grad_norm = torch.cat(grads).norm().item() if grads else 0.0
         curve = pd.DataFrame(
             {
-                "x": (grid[:, 0] * d.x_scale + d.x_shift).numpy(),
+                "x": xs,
                 "y_hat": (y_hat[:, 0] * d.y_scale + d.y_shift).numpy(),
             }
         )
-        units = _units(model, grid, d) if units and cfg.model == "mlp" else None
+        units = _units(model, hidden, xs, d) if hidden is not None else None
     return Snapshot(
         step=step,
         train_loss=train_loss,
@@ -157,20 +164,19 @@ def _params(cfg: FitConfig, model: nn.Module, d: Data) -> dict[str, float]:
     return {f"c{k}": float(c) for k, c in enumerate(coef)}
 
 
-def _units(model: nn.Sequential, grid: torch.Tensor, d: Data) -> pd.DataFrame:
+def _units(model: nn.Sequential, h: torch.Tensor, xs: np.ndarray, d: Data) -> pd.DataFrame:
     """Each last-hidden-unit's contribution w_j·h_j(x) to the output, long form (x, unit, y).
 
     The output is bias + the sum of these curves, so a ReLU fit is visibly a sum of hinges.
     Contributions are in the data's y units (times y_scale; the bias carries the shift).
+    h: (n, width) activations of the last hidden layer on the grid, whose x values are xs.
     """
-    h = model[:-1](grid)  # (n, width): activations of the last hidden layer
     contrib = h * model[-1].weight[0] * d.y_scale  # (n, width)
     width = contrib.shape[1]
-    xs = (grid[:, 0] * d.x_scale + d.x_shift).numpy()
     return pd.DataFrame(
         {
-            "x": torch.tensor(xs).repeat(width).numpy(),
-            "unit": torch.arange(width).repeat_interleave(len(xs)).numpy(),
+            "x": np.tile(xs, width),
+            "unit": np.repeat(np.arange(width), len(xs)),
             "y": contrib.T.reshape(-1).numpy(),
         }
     )
