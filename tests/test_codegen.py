@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -142,14 +141,6 @@ BLOG = dataclasses.replace(PRESETS["blog-quadratic"], seed=BLOG_SEED)
 # One torch thread in the scripts and here, as the app runs: for these tiny networks two threads
 # were about 10x slower than one on a 2-core machine whose other core was busy.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def run_script(path, cfg: FitConfig, points: pd.DataFrame | None) -> subprocess.CompletedProcess:

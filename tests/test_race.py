@@ -40,16 +40,6 @@ RUNS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread, as the app runs: two threads on this tiny network were ~10x slower
-    on a busy 2-core machine (design.md), which took these tests from 25 s to over 200 s."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def small(**changes):
     return dataclasses.replace(FitConfig(), **{"steps": 200, "every": 50, **changes})
 

@@ -45,15 +45,6 @@ def run_page(query) -> AppTest:
     return at.run()
 
 
-def shown_text(at: AppTest) -> str:
-    parts = [
-        e.value
-        for kind in ("warning", "error", "info", "markdown", "caption")
-        for e in at.get(kind)
-    ]
-    return "\n".join(str(p) for p in parts)
-
-
 @given(
     st.dictionaries(
         st.sampled_from(KEYS),
