@@ -773,18 +773,18 @@ def landscape_view(T, run: SharedRun, cfg: FitConfig, frame) -> None:
         ],
         columns=["step", "w", "b"],
     )
+    x, y = train["x"].to_numpy(), train["y"].to_numpy()
+    minimum = landscape.least_squares_line(x, y)
     w_range, b_range = landscape.ranges(
-        train["x"].to_numpy(), train["y"].to_numpy(), path["w"].tolist(), path["b"].tolist()
+        x, y, path["w"].tolist(), path["b"].tolist(), minimum=minimum
     )
     grid = loss_grid(
-        run_key(cfg),
-        train["x"].to_numpy(),
-        train["y"].to_numpy(),
+        x,
+        y,
         tuple(round(v, 6) for v in w_range),
         tuple(round(v, 6) for v in b_range),
         cfg.loss,
     )
-    minimum = landscape.least_squares_line(train["x"].to_numpy(), train["y"].to_numpy())
     st.altair_chart(
         charts.landscape_chart(
             grid,
@@ -798,7 +798,7 @@ def landscape_view(T, run: SharedRun, cfg: FitConfig, frame) -> None:
 
 
 @st.cache_data(max_entries=32)
-def loss_grid(key, x, y, w_range, b_range, loss) -> pd.DataFrame:
+def loss_grid(x, y, w_range, b_range, loss) -> pd.DataFrame:
     return landscape.loss_grid(x, y, w_range, b_range, loss=loss)
 
 

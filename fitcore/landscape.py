@@ -55,15 +55,18 @@ def ranges(
     path_w: Sequence[float],
     path_b: Sequence[float],
     margin: float = MARGIN,
+    minimum: tuple[float, float] | None = None,
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """(w_range, b_range) holding the least-squares (w, b) and the whole path, with a margin.
+
+    `minimum`: that (w, b) when the caller has it (least_squares_line(x, y)), else solved here.
 
     Each range spans at least the loss bowl's natural width (std(y)/std(x) for w, std(y) for
     b), so a path that has not moved yet still shows the bowl around it. Non-finite path
     values (a diverged run) are left out.
     """
     xs, ys = _flat(x), _flat(y)
-    w_min, b_min = least_squares_line(xs, ys)
+    w_min, b_min = minimum if minimum is not None else least_squares_line(xs, ys)
     sx, sy = float(xs.std()), float(ys.std())
     sy = sy if sy > 0 else 1.0
     w_span = sy / sx if sx > 0 else 1.0

@@ -86,6 +86,8 @@ def test_ranges_contain_the_path_and_the_minimum_with_a_margin():
         assert w_lo < w < w_hi
     for b in [*path_b, b_star]:
         assert b_lo < b < b_hi
+    # a caller that has the minimum already (the page) gets the same ranges
+    assert ranges(x, y, path_w, path_b, minimum=(w_star, b_star)) == ((w_lo, w_hi), (b_lo, b_hi))
 
 
 def test_ranges_span_the_bowl_when_the_path_has_not_moved():
