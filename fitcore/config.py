@@ -83,12 +83,16 @@ class FitConfig:
         }
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str | list[str]]) -> tuple[FitConfig, list[str]]:
+    def from_query(
+        cls, query: Mapping[str, str | list[str]], *, lang: str = "en"
+    ) -> tuple[FitConfig, list[str]]:
         """A config from query parameters, and one warning per value that could not be used.
 
         Never raises: an unknown key is ignored, a malformed value falls back to the default
-        and a value outside LIMITS is clamped; each adds a warning naming the parameter.
+        and a value outside LIMITS is clamped; each adds a warning naming the parameter, in
+        `lang` (a key of i18n.CATALOGS; English for anything else).
         """
+        T = _catalog(lang)
         warnings: list[str] = []
         preset = _last(query.get("preset"))
         # a known preset is the starting point; UiSettings.from_query reports an unknown one
@@ -99,11 +103,13 @@ class FitConfig:
             if key in UI_PARAMS:
                 continue
             if key not in hints:
-                warnings.append(f"{_show(key)}: unknown parameter, ignored")
+                warnings.append(T["warn_unknown"].format(key=_show(key)))
                 continue
             text = _last(raw)
             if isinstance(raw, list) and len(raw) > 1:
-                warnings.append(f"{key}: given {len(raw)} times, using the last ({_show(text)})")
+                warnings.append(
+                    T["warn_repeated"].format(key=key, count=len(raw), value=_show(text))
+                )
             fallback = getattr(base, key)
             try:
                 value = _parse(hints[key], text)
@@ -111,12 +117,14 @@ class FitConfig:
                     raise ValueError(text)
             except ValueError:
                 warnings.append(
-                    f"{key}={_show(text)}: not a valid value, using {_format(fallback)}"
+                    T["warn_invalid"].format(key=key, value=_show(text), used=_format(fallback))
                 )
                 continue
             fixed = _fix(key, value, fallback)
             if fixed != value:
-                warnings.append(f"{key}={_show(text)}: out of range, using {_format(fixed)}")
+                warnings.append(
+                    T["warn_range"].format(key=key, value=_show(text), used=_format(fixed))
+                )
             values[key] = fixed
         cfg = dataclasses.replace(base, **values)
         return cfg, warnings
@@ -186,6 +194,14 @@ def _format(value: object) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def _catalog(lang: str) -> Mapping[str, str]:
+    """The page's strings for `lang`, for the link warnings."""
+    # imported here, not at the top: i18n imports upload, which imports this module
+    from fitcore.i18n import catalog
+
+    return catalog(lang)
+
+
 def _last(raw: str | list[str] | None) -> str | None:
     if isinstance(raw, list):
         return raw[-1] if raw else ""
@@ -245,8 +261,14 @@ class UiSettings:
         return out
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str | list[str]]) -> tuple[UiSettings, list[str]]:
-        """UI settings from query parameters and a warning per value that could not be used."""
+    def from_query(
+        cls, query: Mapping[str, str | list[str]], *, lang: str = "en"
+    ) -> tuple[UiSettings, list[str]]:
+        """UI settings from query parameters and a warning per value that could not be used.
+
+        The warnings are in `lang`, as for FitConfig.from_query.
+        """
+        T = _catalog(lang)
         warnings = []
 
         def pick(key, allowed):
@@ -255,18 +277,19 @@ class UiSettings:
                 return None
             if text in allowed:
                 return text
-            warnings.append(f"{key}={_show(text)}: not one of {', '.join(allowed)}, ignored")
+            choices = ", ".join(allowed)
+            warnings.append(T["warn_choice"].format(key=key, value=_show(text), choices=choices))
             return None
 
         preset = pick("preset", tuple(PRESETS))
-        lang = pick("lang", LANGS)
+        link_lang = pick("lang", LANGS)  # not `lang`: that is the language of the warnings
         speed = pick("speed", SPEEDS) or "normal"
         autoplay = False
         text = _last(query.get("autoplay"))
         if text is not None:
             autoplay = text.lower() in ("1", "true", "yes", "on")
             if text.lower() not in ("0", "1", "true", "false", "yes", "no", "on", "off", ""):
-                warnings.append(f"autoplay={_show(text)}: use 1 or 0, using 0")
+                warnings.append(T["warn_autoplay"].format(key="autoplay", value=_show(text)))
         hide = []
         for name in (_last(query.get("hide")) or "").split(","):
             name = name.strip()
@@ -275,6 +298,6 @@ class UiSettings:
             if name in HIDEABLE and name not in hide:
                 hide.append(name)
             elif name not in HIDEABLE:
-                warnings.append(f"hide={_show(name)}: no such control, ignored")
-        ui = cls(preset=preset, lang=lang, speed=speed, autoplay=autoplay, hide=tuple(hide))
+                warnings.append(T["warn_hide"].format(key="hide", value=_show(name)))
+        ui = cls(preset=preset, lang=link_lang, speed=speed, autoplay=autoplay, hide=tuple(hide))
         return ui, warnings

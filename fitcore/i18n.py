@@ -125,6 +125,14 @@ EN: dict[str, str] = {
     "use_suggestion": "Use learning rate {suggestion}",
     "finished": "Done: {steps} steps.",
     "link_warnings": "Some settings in the link could not be used:",
+    # one line per link warning; {key} is the query parameter, {value} what the link gave
+    "warn_unknown": "{key}: unknown parameter, ignored",
+    "warn_repeated": "{key}: given {count} times, using the last ({value})",
+    "warn_invalid": "{key}={value}: not a valid value, using {used}",
+    "warn_range": "{key}={value}: out of range, using {used}",
+    "warn_choice": "{key}={value}: not one of {choices}, ignored",
+    "warn_autoplay": "{key}={value}: use 1 or 0, using 0",
+    "warn_hide": "{key}={value}: no such control, ignored",
     "bad_hidden": "Hidden layer widths must be 1 to {layers} whole numbers from {lo} to {hi}, "
     "separated by commas (e.g. 10 or 32,32). Still using {value}.",
     "internal_error": "Something went wrong on our side; your settings are kept. Try Reset.",
@@ -332,6 +340,13 @@ ZH: dict[str, str] = {
     "use_suggestion": "使用学习率 {suggestion}",
     "finished": "完成：共 {steps} 步。",
     "link_warnings": "链接中的部分设置无法使用：",
+    "warn_unknown": "{key}：没有这个参数，已忽略",
+    "warn_repeated": "{key}：出现了 {count} 次，使用最后一个（{value}）",
+    "warn_invalid": "{key}={value}：不是有效的值，改用 {used}",
+    "warn_range": "{key}={value}：超出范围，改用 {used}",
+    "warn_choice": "{key}={value}：只能是 {choices} 之一，已忽略",
+    "warn_autoplay": "{key}={value}：请用 1 或 0，按 0 处理",
+    "warn_hide": "{key}={value}：没有这个控件，已忽略",
     "bad_hidden": "隐藏层宽度必须是 1 到 {layers} 个 {lo} 到 {hi} 之间的整数，用逗号分隔"
     "（例如 10 或 32,32）。暂时仍使用 {value}。",
     "internal_error": "程序内部出了点问题；你的设置都还在。试试点“重置”。",

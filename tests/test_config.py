@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -148,3 +149,42 @@ def test_each_choice_list_names_exactly_what_the_code_implements():
         for name in CHOICES["optimizer"]
     }
     assert built == {name: name for name in CHOICES["optimizer"]}
+
+
+# One link per kind of warning, and the parts of its text that are the link's own (the
+# parameter name, the value given, the value used or allowed): everything else is translated.
+WARNING_LINKS = {
+    "unknown": ({"bogus": "1"}, ["'bogus'"]),
+    "repeated": ({"lr": ["0.1", "0.2"]}, ["lr", "'0.2'"]),
+    "invalid": ({"model": "oops"}, ["model", "'oops'", "mlp"]),
+    "range": ({"lr": "1e308"}, ["lr", "'1e308'"]),
+    "choice": ({"speed": "warp"}, ["speed", "'warp'", *SPEEDS]),
+    "autoplay": ({"autoplay": "maybe"}, ["autoplay", "'maybe'"]),
+    "hide": ({"hide": "nope"}, ["hide", "'nope'"]),
+}
+
+
+def _link_warnings(query, lang):
+    return FitConfig.from_query(query, lang=lang)[1] + UiSettings.from_query(query, lang=lang)[1]
+
+
+@pytest.mark.parametrize("kind", WARNING_LINKS)
+def test_chinese_link_warnings_have_no_english_words(kind):
+    query, own = WARNING_LINKS[kind]
+    (warning,) = _link_warnings(query, "zh")
+    for part in own:
+        assert part in warning
+        warning = warning.replace(part, "")
+    assert not re.search(r"[A-Za-z]", warning), warning
+
+
+@pytest.mark.parametrize("kind", WARNING_LINKS)
+def test_link_warnings_are_english_by_default_and_for_unknown_languages(kind):
+    query, own = WARNING_LINKS[kind]
+    english = FitConfig.from_query(query)[1] + UiSettings.from_query(query)[1]
+    assert english == _link_warnings(query, "en") == _link_warnings(query, "fr")
+    assert all(part in english[0] for part in own)
+
+
+def test_english_link_warning_wording():
+    assert FitConfig.from_query({"lr": "1e308"})[1] == ["lr='1e308': out of range, using 10.0"]
