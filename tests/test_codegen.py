@@ -4,10 +4,10 @@ import ast
 import contextlib
 import dataclasses
 import io
+import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -142,40 +142,77 @@ BLOG = dataclasses.replace(PRESETS["blog-quadratic"], seed=BLOG_SEED)
 # were about 10x slower than one on a 2-core machine whose other core was busy.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 
+# Runs exported scripts one after another in one interpreter, as `python <script> <args>` would:
+# each run of its own is mostly `import torch` (13 interpreters took 19 s to 78 s here).
+RUNNER = """\
+import contextlib, io, json, runpy, sys, traceback
 
-def run_script(path, cfg: FitConfig, points: pd.DataFrame | None) -> subprocess.CompletedProcess:
-    path.write_text(export_script(cfg, points), encoding="utf-8")
-    return subprocess.run(
-        [sys.executable, str(path)], capture_output=True, text=True, env=ONE_THREAD, timeout=300
+jobs_file, results_file = sys.argv[1:]
+jobs, results = json.load(open(jobs_file)), {}
+for name, (path, args) in jobs.items():
+    sys.argv = [path, *args]
+    out, err, error = io.StringIO(), io.StringIO(), None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_path(path, run_name="__main__")
+        except SystemExit as e:
+            error = None if e.code in (None, 0) else f"exit {e.code}"
+        except BaseException:
+            error = traceback.format_exc()
+    results[name] = {"stdout": out.getvalue(), "stderr": err.getvalue(), "error": error}
+json.dump(results, open(results_file, "w"))
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What one exported script printed, and the traceback if it failed."""
+
+    stdout: str
+    stderr: str
+    error: str | None
+
+
+def run_scripts(folder, jobs: dict[str, tuple[str, list[str]]]) -> dict[str, Run]:
+    """Each job's script source run with its arguments, all in one new python interpreter."""
+    files = {}
+    for name, (source, args) in jobs.items():
+        # A name no stdlib module has, in case the script's folder comes first on sys.path.
+        path = folder / f"fitlab_{name.replace('-', '_')}.py"
+        path.write_text(source, encoding="utf-8")
+        files[name] = (str(path), args)
+    (folder / "jobs.json").write_text(json.dumps(files), encoding="utf-8")
+    (folder / "runner.py").write_text(RUNNER, encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "runner.py", "jobs.json", "results.json"],
+        cwd=folder,
+        env=ONE_THREAD,
+        check=True,
+        timeout=600,
     )
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    return {name: Run(**results[name]) for name in jobs}
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
-    """Each case's script run with python, side by side: each run is mostly `import torch`."""
-    folder = tmp_path_factory.mktemp("exported")
+def outputs(tmp_path_factory) -> dict[str, Run]:
+    """Each case's exported script, run as python would run it."""
     runs = {**CASES, "diverging": (DIVERGING, None), "blog": (BLOG, None)}
-
-    def one(name):
-        # A name no stdlib module has: the script's folder comes first on its sys.path.
-        path = folder / f"fitlab_{name.replace('-', '_')}.py"
-        return run_script(path, *runs[name])
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return dict(zip(runs, pool.map(one, runs), strict=True))
+    jobs = {name: (export_script(cfg, points), []) for name, (cfg, points) in runs.items()}
+    return run_scripts(tmp_path_factory.mktemp("exported"), jobs)
 
 
-def step_lines(out: subprocess.CompletedProcess) -> list[list[str]]:
+def step_lines(out: Run) -> list[list[str]]:
     """The `step <n> loss <value> [test_loss <value>]` lines of a script's output, split."""
-    assert out.returncode == 0, out.stderr
+    assert out.error is None, out.error
     return [line.split() for line in out.stdout.splitlines() if line.startswith("step ")]
 
 
-def printed(out: subprocess.CompletedProcess) -> list[tuple[int, float]]:
+def printed(out: Run) -> list[tuple[int, float]]:
     return [(int(row[1]), float(row[3])) for row in step_lines(out)]
 
 
-def printed_test_losses(out: subprocess.CompletedProcess) -> list[float]:
+def printed_test_losses(out: Run) -> list[float]:
     return [float(row[5]) for row in step_lines(out) if row[4:5] == ["test_loss"]]
 
 
