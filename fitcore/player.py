@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -41,6 +42,10 @@ class SharedRun:
         self._frames: list[Snapshot] = []  # replaced, never mutated, so readers need no lock
         self._error: Exception | None = None  # what training raised, if it did
         self._history: list[tuple[int, float, float | None]] = []  # (step, train, test), all
+        # Seconds of training spent up to each snapshot (step -> seconds): a replay of frames
+        # already computed is paced by what they cost the first time.
+        self._clock: list[tuple[int, float]] = []  # (step, seconds), one per snapshot
+        self._spent = 0.0
         self.scene = make_scene(cfg, points)
 
     @property
@@ -69,17 +74,49 @@ class SharedRun:
         table = np.array([rows[i] for i in picked], dtype=float).reshape(-1, 3)
         series = ["train"] if np.isnan(table[:, 2]).all() else ["train", "test"]
         k = len(table)
+        loss = table[:, 1 : 1 + len(series)].T.reshape(-1)
+        keep = np.isfinite(loss)  # no test loss on a trail row; no inf on a log axis
         return pd.DataFrame(
             {
-                "step": np.tile(table[:, 0].astype(np.int64), len(series)),
-                "series": np.repeat(series, k),
-                "loss": table[:, 1 : 1 + len(series)].T.reshape(-1),
+                "step": np.tile(table[:, 0].astype(np.int64), len(series))[keep],
+                "series": np.repeat(series, k)[keep],
+                "loss": loss[keep],
             }
         )
 
     def first(self) -> Snapshot:
         """The step-0 snapshot (the untrained model); every run has one."""
         return self.after(-1)
+
+    def frame_at(self, step: int) -> Snapshot:
+        """The frame for `step`: the newest at or before it (frames may have been thinned)."""
+        best = self.first()
+        for frame in self._frames:
+            if frame.step > step:
+                break
+            best = frame
+        return best
+
+    def is_last(self, step: int) -> bool:
+        """True when `step` is at or past the run's last frame (its end, or its divergence)."""
+        return self.done and step >= self._frames[-1].step
+
+    def last_good(self, step: int) -> Snapshot:
+        """The frame to show for `step`: itself, or for a diverged one the last good fit.
+
+        The last good fit is the newest frame before the divergence whose loss is finite and
+        not above the starting loss (a blown-up fit with finite loss is no fit to show).
+        """
+        frame = self.frame_at(step)
+        if not frame.diverged:
+            return frame
+        start = self.first().train_loss
+        good = [
+            f
+            for f in self._frames
+            if not f.diverged and math.isfinite(f.train_loss) and f.train_loss <= start
+        ]
+        return good[-1] if good else self.first()
 
     def after(self, step: int) -> Snapshot | None:
         """The first frame past `step`, computing it if needed; None when the run has ended.
@@ -120,16 +157,30 @@ class SharedRun:
         with contextlib.suppress(Exception):  # kept in _error: the page's next pull reports it
             self.after(step)
 
-    def catch_up(self, step: int, budget: float) -> Snapshot | None:
-        """The newest frame reachable from `step` within `budget` seconds of training."""
-        deadline = time.perf_counter() + budget
+    def catch_up(self, step: int, budget: float, limit: int | None = None) -> Snapshot | None:
+        """The newest frame within `budget` seconds of training past `step`, and `limit` frames.
+
+        Always at least the next frame. Frames computed earlier are charged what they cost
+        to compute then, so a second student on a computed run watches it at the pace of the
+        first run instead of jumping to the end; new frames are charged their real cost.
+        None when the run has ended.
+        """
+        start = self._clock_at(step)
         latest = self.after(step)
-        while latest is not None and time.perf_counter() < deadline and not latest.diverged:
+        count = 1
+        while latest is not None and not latest.diverged and (limit is None or count < limit):
+            if self._clock_at(latest.step) - start >= budget:
+                break
             nxt = self.after(latest.step)
             if nxt is None:
                 break
-            latest = nxt
+            latest, count = nxt, count + 1
         return latest
+
+    def _clock_at(self, step: int) -> float:
+        """Training seconds spent up to the newest snapshot at or before `step` (0 before any)."""
+        i = bisect.bisect_right(self._clock, step, key=lambda row: row[0])
+        return self._clock[i - 1][1] if i else 0.0
 
     def _find_after(self, step: int) -> Snapshot | None:
         for frame in self._frames:
@@ -139,6 +190,7 @@ class SharedRun:
 
     def _advance(self) -> Snapshot | None:
         """Pull one snapshot from the generator (caller holds the lock)."""
+        began = time.perf_counter()
         try:
             snap = next(self._it)
         except StopIteration:
@@ -150,11 +202,15 @@ class SharedRun:
             raise
         if snap.diverged:
             self._it = None
+        self._spent += time.perf_counter() - began
+        # a diverged snapshot carries the losses of the updates since the previous one
+        self._history += [(s, loss, None) for s, loss in snap.trail]
         self._history.append((snap.step, snap.train_loss, snap.test_loss))
+        self._clock.append((snap.step, self._spent))
         units = snap.units
         if units is not None and units["unit"].max() >= MAX_UNIT_CURVES:
             units = units[units["unit"] < MAX_UNIT_CURVES]
-        frames = [*self._frames, dataclasses.replace(snap, units=units)]
+        frames = [*self._frames, dataclasses.replace(snap, units=units, trail=())]
         if len(frames) > MAX_FRAMES:
             # keep the first and the newest, drop every other one in between
             frames = [frames[0], *frames[1:-1][1::2], frames[-1]]

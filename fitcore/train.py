@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,10 @@ class Snapshot:
     diverged: bool = False  # True on the last snapshot when the loss became NaN or inf
     # MLP with train_iter(..., units=True): x, unit, y (see _units); else None
     units: pd.DataFrame | None = field(default=None, repr=False)
+    # On a diverged snapshot: (step, loss) of every update since the previous snapshot, so a
+    # chart can show the blow-up that happened between two frames (minibatch losses when
+    # batch_size > 0). Empty otherwise.
+    trail: tuple[tuple[int, float], ...] = field(default=(), repr=False)
 
 
 def make_optimizer(cfg: FitConfig, params) -> torch.optim.Optimizer:
@@ -84,6 +88,7 @@ def _train(
     n = len(x)
     batch = min(cfg.batch_size, n) if cfg.batch_size > 0 else 0
     grid = d.grid()
+    trail: list[tuple[int, float]] = []  # losses since the last snapshot, kept for divergence
 
     for step in range(cfg.steps + 1):
         xb, yb = x, y
@@ -95,12 +100,19 @@ def _train(
         # backward
         opt.zero_grad()
         loss.backward()
-        diverged = not math.isfinite(loss.item())
+        value = loss.item()
+        diverged = not math.isfinite(value)
         if diverged or step % cfg.every == 0 or step == cfg.steps:
-            full = loss.item() if not batch else _loss(model, loss_fn, x, y)
-            yield _snapshot(cfg, d, model, loss_fn, grid, step, full, diverged, units), model
-            if diverged or not math.isfinite(full):
+            full = value if not batch else _loss(model, loss_fn, x, y)
+            snap = _snapshot(cfg, d, model, loss_fn, grid, step, full, diverged, units)
+            if snap.diverged:
+                snap = replace(snap, trail=tuple(trail))
+            yield snap, model
+            if snap.diverged:
                 return
+            trail.clear()
+        else:
+            trail.append((step, value))
         if step == cfg.steps:
             return
         # update

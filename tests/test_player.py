@@ -145,3 +145,61 @@ def test_an_error_in_training_fails_every_later_pull_even_from_a_prefetch_thread
             run.after(0)
         assert isinstance(caught.value.__cause__, ValueError)
     assert run.after(-1).step == 0  # frames computed before the error are still there
+
+
+def _watch_at_max(run: SharedRun, budget: float, limit: int | None = None) -> list[int]:
+    """The steps a page playing at max shows, one catch_up per rerun, from step 0 to the end."""
+    shown = [run.first().step]
+    while (frame := run.catch_up(shown[-1], budget, limit)) is not None:
+        shown.append(frame.step)
+    return shown
+
+
+def test_a_computed_run_replays_at_the_pace_it_was_computed():
+    # the second student on a teacher's link: before, catch_up walked every computed frame
+    # in one rerun and the run jumped from step 0 to its end
+    run = SharedRun(quick(steps=2000, every=20))
+    first = _watch_at_max(run, budget=0.005)
+    again = _watch_at_max(run, budget=0.005)
+    assert len(first) > 3 and len(again) > 3
+    assert again[0] == 0 and again[-1] == 2000
+
+
+def test_catch_up_never_passes_its_frame_limit():
+    run = SharedRun(PRESETS["blog-quadratic"])
+    shown = _watch_at_max(run, budget=60.0, limit=4)
+    assert len(set(shown)) >= 51 // 4  # 51 frames, at most 4 a rerun
+    assert shown[-1] == 5000 and all(b - a <= 400 for a, b in zip(shown, shown[1:]))
+    assert len(set(_watch_at_max(run, budget=60.0, limit=4))) == len(set(shown))
+
+
+def test_frame_at_is_the_newest_frame_at_or_before_a_step():
+    run = SharedRun(quick())
+    run.catch_up(-1, budget=60.0)
+    assert run.frame_at(120).step == 100 and run.frame_at(0).step == 0
+    assert run.frame_at(10_000).step == 300
+    assert run.is_last(300) and not run.is_last(250)
+
+
+def test_a_diverged_run_keeps_its_blow_up_and_its_last_good_fit():
+    cfg = FitConfig(dataset="linear", noise=0.5, steps=100, every=20, lr=10.0)
+    run = SharedRun(cfg)
+    end = run.catch_up(-1, budget=60.0)
+    assert end.diverged and 0 < end.step < 20
+    history = run.history(end.step)
+    # every update up to the divergence, not just the step-0 dot
+    assert history["step"].tolist() == list(range(end.step))
+    assert history["loss"].is_monotonic_increasing and history["loss"].iloc[-1] > 1e20
+    shown = run.last_good(end.step)
+    assert shown.step == 0 and shown.curve["y_hat"].notna().all()
+
+
+def test_the_last_good_fit_is_not_a_blown_up_one():
+    cfg = FitConfig(dataset="linear", noise=0.5, model="linear", steps=300, every=10, lr=10.0)
+    run = SharedRun(cfg)
+    end = run.catch_up(-1, budget=60.0)
+    assert end.diverged
+    blown = [f for f in run.frames if not f.diverged and f.step > 0]
+    assert blown and all(abs(f.params["w"]) > 1e6 for f in blown[-1:])  # finite, but no fit
+    shown = run.last_good(end.step)
+    assert shown.train_loss <= run.first().train_loss and abs(shown.params["w"]) < 100
