@@ -1,7 +1,16 @@
 """fitcore: the UI-free core of FitLab. Never imports streamlit."""
 
+from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
 from fitcore.config import LIMITS, PRESETS, FitConfig
 from fitcore.train import Snapshot, train_iter
 
-__all__ = ["LIMITS", "PRESETS", "FitConfig", "Snapshot", "export_script", "train_iter"]
+__all__ = [
+    "LIMITS",
+    "PRESETS",
+    "FitConfig",
+    "Snapshot",
+    "export_script",
+    "suggest_lr",
+    "train_iter",
+]
