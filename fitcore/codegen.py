@@ -6,10 +6,11 @@ import dataclasses
 import math
 import textwrap
 
+import numpy as np
 import pandas as pd
 
 from fitcore.config import MOMENTUM_OPTIMIZERS, FitConfig
-from fitcore.data import DESCRIPTIONS, Data, make_data
+from fitcore.data import DESCRIPTIONS, make_data
 
 # Each dataset's formula in the operation order of data.py, so the floats match bit for bit;
 # `noise` is the tensor noise * U[0, 1) drawn from g just before.
@@ -64,7 +65,7 @@ def export_script(cfg: FitConfig, points: pd.DataFrame | None = None) -> str:
         _header(cfg, points, n_test),
         _imports(cfg),
         _settings(cfg),
-        _points(d, points) if points is not None else _generated(cfg),
+        _points(cfg, points) if points is not None else _generated(cfg),
         _split(n_train, n_test) if n_test else None,
         _model(cfg),
         _optimizer(cfg),
@@ -132,6 +133,10 @@ def _settings(cfg: FitConfig) -> str:
             f"steps = {cfg.steps}  # optimizer updates",
             f"every = {cfg.every}  # print the loss every this many updates",
             "",
+            "# One thread, as FitLab trains: from a few hundred points on, torch splits sums",
+            "# between threads, and the last digits of the losses would depend on their number.",
+            "torch.set_num_threads(1)",
+            "",
             "# Every random number (data noise, test split, initial weights, minibatches) comes",
             "# from this generator, in that order, never from torch's global generator.",
             "g = torch.Generator().manual_seed(seed)",
@@ -152,31 +157,36 @@ def _generated(cfg: FitConfig) -> str:
     )
 
 
-def _points(d: Data, points: pd.DataFrame) -> str:
-    """The uploaded points as literals, scaled in the script exactly as data._scaled does."""
-    pts = points.sort_values("x", kind="stable")  # the order data._scaled trains in
-    xs, ys = (pts[c].to_numpy(dtype="float64").tolist() for c in ("x", "y"))
-    if not all(math.isfinite(v) for v in xs + ys):
+def _points(cfg: FitConfig, points: pd.DataFrame) -> str:
+    """The points as make_data scales them for training, in float32 literals that load bit for bit.
+
+    Scaling in the script instead would ask of it the float64 steps of data._scaled in the same
+    order; the page's own float32 values need nothing but a literal that reads back exactly.
+    """
+    raw = points[["x", "y"]].to_numpy(dtype="float64")
+    d = make_data(dataclasses.replace(cfg, test_fraction=0.0), points)  # all points, in order
+    x, y = d.x_train[:, 0].tolist(), d.y_train[:, 0].tolist()
+    if not all(math.isfinite(v) for v in [*raw.ravel(), *x, *y]):
         raise ValueError("uploaded points must all be finite numbers to export the script")
-    n = len(xs)
+    n = len(x)
     return "\n".join(
         [
-            f"# Data: your {n} uploaded points, sorted by x, in their own units.",
-            f"x = torch.tensor({_float_list(xs)}, dtype=torch.float64)",
-            f"y = torch.tensor({_float_list(ys)}, dtype=torch.float64)",
-            "# Scaled to x in [-1, 1] and y with mean 0 and spread 1 (computed in float64, then",
-            "# rounded to float32 like the model), so the usual learning rates work in any units.",
+            f"# Data: your {n} points, sorted by x and scaled as FitLab trains on them:",
+            "# x in [-1, 1], y with mean 0 and spread 1, in float32 like the model, so the usual",
+            "# learning rates work in any units.",
+            f"x = torch.tensor({_float32_list(x)}, dtype=torch.float32).unsqueeze(1)  # ({n}, 1)",
+            f"y = torch.tensor({_float32_list(y)}, dtype=torch.float32).unsqueeze(1)",
+            "# Back to your units: x_yours = x * x_scale + x_shift, and the same for y.",
             f"x_shift, x_scale = {d.x_shift!r}, {d.x_scale!r}  # middle and half-width of x",
             f"y_shift, y_scale = {d.y_shift!r}, {d.y_scale!r}  # mean and spread of y",
-            f"x = ((x - x_shift) / x_scale).float().unsqueeze(1)  # shape ({n}, 1)",
-            "y = ((y - y_shift) / y_scale).float().unsqueeze(1)",
         ]
     )
 
 
-def _float_list(values: list[float]) -> str:
+def _float32_list(values: list[float]) -> str:
+    """float32 values as a list literal that torch.tensor turns back into the same float32s."""
     body = textwrap.fill(
-        ", ".join(map(repr, values)),
+        ", ".join(map(_float32_literal, values)),
         96,
         initial_indent="    ",
         subsequent_indent="    ",
@@ -184,6 +194,13 @@ def _float_list(values: list[float]) -> str:
         break_long_words=False,
     )
     return f"[\n{body},\n]"
+
+
+def _float32_literal(v: float) -> str:
+    """The shortest decimal that rounds to float32 v; v's exact float64 digits if that one
+    rounds away from v through float64 (a decimal right next to the midpoint of two float32s)."""
+    short = str(np.float32(v))
+    return short if float(np.float32(float(short))) == v else repr(v)
 
 
 def _split(n_train: int, n_test: int) -> str:

@@ -5,20 +5,21 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fitcore import PRESETS, FitConfig, train_iter
-from fitcore.codegen import FORMULAS, export_script
+from fitcore.codegen import FORMULAS, _float32_literal, export_script
 from fitcore.config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS
-from fitcore.data import DATASETS
+from fitcore.data import DATASETS, edit, make_data
+from fitcore.player import make_scene
 from tests.blog_script import blog_losses
 
 
@@ -27,6 +28,23 @@ def uploaded_points() -> pd.DataFrame:
     rng = np.random.default_rng(1)
     x = np.repeat(rng.permutation(np.arange(100, 300, 8)), 2)  # every x twice
     return pd.DataFrame({"x": x, "y": 0.5 * x - 40 + rng.normal(0, 3, len(x))})
+
+
+def cars_like_points(n: int = 392) -> pd.DataFrame:
+    """Like vega's cars (Horsepower, Miles_per_Gallon; 392 rows have both): integer x in 40-230,
+    many repeated, y in 9-47 with many decimals. From 256 points on, torch splits the sums of
+    a forward pass between threads, and the last digits of the losses depend on their number."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(40, 231, n).astype("float64")
+    y = np.clip(49 - 0.16 * x + rng.normal(0, 4, n), 9, 47) + rng.random(n) / 7
+    return pd.DataFrame({"x": x, "y": y})
+
+
+def edited_points(cfg: FitConfig) -> pd.DataFrame:
+    """cfg's generated points as the page edits them: two removed and an outlier added."""
+    base = make_scene(cfg).points
+    removed = {(float(base.x.iloc[i]), float(base.y.iloc[i])) for i in (3, 40)}
+    return edit(base, removed=removed, added=[(0.25, 3.0)])
 
 
 # Each run's config and uploaded points. Together they cover every dataset, model,
@@ -132,24 +150,43 @@ CASES: dict[str, tuple[FitConfig, pd.DataFrame | None]] = {
         FitConfig(dataset="csv", test_fraction=0.3, batch_size=8, steps=60, every=20, seed=5),
         uploaded_points(),
     ),
+    "uploaded-cars": (FitConfig(dataset="csv", steps=500, every=50), cars_like_points()),
+    "uploaded-cars-test-split": (
+        FitConfig(dataset="csv", test_fraction=0.2, steps=200, every=50),
+        cars_like_points(),
+    ),
+    "uploaded-cars-batches": (
+        FitConfig(dataset="csv", batch_size=32, optimizer="adam", lr=0.01, steps=200, every=50),
+        cars_like_points(),
+    ),
+    "many-generated-points": (
+        FitConfig(dataset="sine", n_points=400, steps=200, every=50),
+        None,
+    ),
+    "edited-generated-points": (
+        FitConfig(dataset="quadratic", steps=200, every=50),
+        edited_points(FitConfig(dataset="quadratic")),
+    ),
 }
 DIVERGING = FitConfig(dataset="linear", noise=0.5, lr=10.0, steps=500, every=100)
 BLOG_SEED = 1
 BLOG = dataclasses.replace(PRESETS["blog-quadratic"], seed=BLOG_SEED)
 
 
-# One torch thread in the scripts and here, as the app runs: for these tiny networks two threads
-# were about 10x slower than one on a 2-core machine whose other core was busy.
-ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
-
 # Runs exported scripts one after another in one interpreter, as `python <script> <args>` would:
-# each run of its own is mostly `import torch` (13 interpreters took 19 s to 78 s here).
+# each run of its own is mostly `import torch` (13 interpreters took 19 s to 78 s here). Each
+# script starts with torch's default thread count, as in a fresh interpreter: the page trains on
+# one thread, and a script must ask for that itself to print the page's losses.
 RUNNER = """\
 import contextlib, io, json, runpy, sys, traceback
 
+import torch
+
 jobs_file, results_file = sys.argv[1:]
 jobs, results = json.load(open(jobs_file)), {}
+threads = torch.get_num_threads()
 for name, (path, args) in jobs.items():
+    torch.set_num_threads(threads)
     sys.argv = [path, *args]
     out, err, error = io.StringIO(), io.StringIO(), None
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -186,7 +223,6 @@ def run_scripts(folder, jobs: dict[str, tuple[str, list[str]]]) -> dict[str, Run
     subprocess.run(
         [sys.executable, "runner.py", "jobs.json", "results.json"],
         cwd=folder,
-        env=ONE_THREAD,
         check=True,
         timeout=600,
     )
@@ -291,11 +327,31 @@ def test_header_names_the_settings_and_how_to_run():
     assert "python" in header and "step <n> loss <value>" in header
 
 
-def test_uploaded_points_are_embedded_in_full_precision():
-    cfg, points = CASES["uploaded-linear"]
+def embedded(script: str, name: str) -> torch.Tensor:
+    """The values of the list literal the script passes to torch.tensor for `name`."""
+    for node in ast.parse(script).body:
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == name:
+            call = node.value.func.value  # torch.tensor([...], dtype=torch.float32).unsqueeze(1)
+            return torch.tensor(ast.literal_eval(call.args[0]), dtype=torch.float32)
+    raise AssertionError(f"no {name} = torch.tensor(...) in the script")
+
+
+def test_uploaded_points_are_embedded_as_the_page_trains_on_them():
+    cfg, points = CASES["uploaded-cars-test-split"]
     script = export_script(cfg, points)
-    assert repr(float(points.y.iloc[0])) in script
+    d = make_data(dataclasses.replace(cfg, test_fraction=0.0), points)  # all points, unsplit
+    assert torch.equal(embedded(script, "x"), d.x_train[:, 0])
+    assert torch.equal(embedded(script, "y"), d.y_train[:, 0])
+    assert f"x_shift, x_scale = {d.x_shift!r}, {d.x_scale!r}" in script
     assert "dataset=" not in script[: script.index("import ")]  # the points replace it
+
+
+@given(bits=st.integers(0, 2**32 - 1))
+def test_float32_literals_read_back_as_the_same_float32(bits):
+    v = np.uint32(bits).view(np.float32)
+    if np.isfinite(v):
+        literal = _float32_literal(float(v))
+        assert torch.tensor([float(literal)], dtype=torch.float32).numpy().view(np.uint32) == bits
 
 
 def test_csv_dataset_without_points_raises():
