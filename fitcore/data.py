@@ -117,13 +117,18 @@ def make_data(cfg: FitConfig, points: pd.DataFrame | None = None, g: torch.Gener
     if g is None:
         g = torch.Generator().manual_seed(cfg.seed)
     scale = {}
-    if points is not None:
-        x, y, scale = _scaled(points)
-    else:
-        if cfg.dataset not in DATASETS:
-            raise ValueError(f"dataset {cfg.dataset!r} needs uploaded points")
+    if cfg.dataset in DATASETS:
         x = torch.linspace(-1, 1, cfg.n_points).unsqueeze(1)
         y = DATASETS[cfg.dataset](x, cfg.noise, g)
+        if points is not None:
+            # A student's edit of generated data: the noise is still drawn, so the initial
+            # weights and minibatches are those of the unedited run, and the units stay: only
+            # the points differ, and a fit that moves shows what the edit did.
+            x, y = _as_tensors(points.sort_values("x", kind="stable"))
+    elif points is not None:
+        x, y, scale = _scaled(points)
+    else:
+        raise ValueError(f"dataset {cfg.dataset!r} needs uploaded points")
     n = len(x)
     n_test = 0
     if cfg.test_fraction > 0 and n >= 2:
@@ -134,6 +139,24 @@ def make_data(cfg: FitConfig, points: pd.DataFrame | None = None, g: torch.Gener
     order = torch.randperm(n, generator=g)
     test, train = order[:n_test].sort().values, order[n_test:].sort().values
     return Data(x[train], y[train], x[test], y[test], **scale)
+
+
+def _as_tensors(points: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
+    """Columns x, y of points as float32 tensors of shape (n, 1)."""
+    xy = torch.tensor(points[["x", "y"]].to_numpy(dtype="float64")).float()
+    return xy[:, :1], xy[:, 1:]
+
+
+def outlier(points: pd.DataFrame, x_domain: tuple[float, float], k: int) -> tuple[float, float]:
+    """Where the k-th added outlier goes (k = 0, 1, ...): well above all points, spread along x.
+
+    1.5 spans of y above the highest point: far enough that MSE, which squares the residual,
+    visibly bends towards it while L1 hardly moves (tests/test_edits.py measures it).
+    """
+    lo, hi = x_domain
+    x = lo + (hi - lo) * (0.3 + 0.15 * (k % 4))
+    y_lo, y_hi = float(points["y"].min()), float(points["y"].max())
+    return float(x), y_hi + 1.5 * (y_hi - y_lo)
 
 
 def _scaled(points: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:

@@ -247,7 +247,7 @@ def make_scene(cfg: FitConfig, points: pd.DataFrame | None = None) -> Scene:
     pts = pd.concat(parts, ignore_index=True)
     pts["id"] = pts.index  # what a click on the chart selects
     truth = None
-    if points is None:
+    if cfg.dataset in DATASETS:  # generated data, also after a student edited its points
         truth = pd.DataFrame(
             {"x": gx.numpy(), "y": DATASETS[cfg.dataset](grid, cfg.noise, None)[:, 0]}
         )

@@ -52,3 +52,37 @@ def test_equation_matches_the_coefficients():
     params = {"c0": 1.0, "c1": -2.0, "c2": 0.5}
     assert equation(params) == r"\hat y = 1.000 -2.000x +0.500x^{2}"
     assert polynomial_curve(params, np.array([2.0]))[0] == 1.0 - 4.0 + 2.0
+
+
+def _final_curve(cfg, points=None):
+    return list(train_iter(cfg, points))[-1].curve
+
+
+def test_on_the_default_data_an_outlier_moves_mse_three_times_as_far_as_l1():
+    # the page's lesson as a student meets it: default settings, "Add an outlier", MSE vs L1
+    from fitcore.data import outlier
+    from fitcore.player import make_scene
+
+    cfg = FitConfig()
+    scene = make_scene(cfg)
+    spot = outlier(scene.points, scene.x_domain, 0)
+    edited = edit(scene.points, added=[spot])
+    moved = {}
+    for loss in ("mse", "l1"):
+        c = FitConfig(loss=loss)
+        before, after = _final_curve(c), _final_curve(c, edited)
+        near_spot = (before["x"] - spot[0]).abs() < 0.3
+        moved[loss] = (after["y_hat"] - before["y_hat"]).abs()[near_spot].max()
+    assert moved["mse"] > 3 * moved["l1"]
+    assert moved["mse"] > 0.05  # in the data's units: a shift a student can see
+
+
+def test_an_edit_of_generated_data_keeps_its_units_and_initial_weights():
+    from fitcore.player import make_scene
+
+    cfg = FitConfig(model="linear")
+    pts = make_scene(cfg).points
+    edited = edit(pts, removed=[(pts["x"].iloc[3], pts["y"].iloc[3])])
+    first, first_edited = next(train_iter(cfg)), next(train_iter(cfg, edited))
+    assert first_edited.params == first.params  # same initial weights, same units
+    assert make_scene(cfg, edited).truth is not None  # the true function stays on screen
