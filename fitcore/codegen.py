@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import textwrap
 
 import numpy as np
 import pandas as pd
+import torch
 
+from fitcore import models
 from fitcore.config import MOMENTUM_OPTIMIZERS, FitConfig
 from fitcore.data import DESCRIPTIONS, make_data
 
@@ -25,15 +28,8 @@ FORMULAS = {
     "sawtooth": "2 * ((x + 1) * 1.5 % 1.0) - 1 + noise",
 }
 
-ACTIVATIONS = {
-    "relu": "F.relu",
-    "tanh": "torch.tanh",
-    "sigmoid": "torch.sigmoid",
-    "leaky_relu": "F.leaky_relu",
-    "gelu": "F.gelu",
-    "elu": "F.elu",
-    "silu": "F.silu",
-}
+# The module build_model uses for each activation, as the script spells it.
+ACTIVATIONS = {name: f"nn.{module.__name__}" for name, module in models.ACTIVATIONS.items()}
 
 OPTIMIZERS = {
     "sgd": ("SGD", "gradient descent: each parameter moves by -lr * its gradient"),
@@ -63,12 +59,14 @@ def export_script(cfg: FitConfig, points: pd.DataFrame | None = None) -> str:
     batch = min(cfg.batch_size, n_train) if cfg.batch_size > 0 else 0
     blocks = [
         _header(cfg, points, n_test),
-        _imports(cfg),
+        _imports(),
+        _arguments(),
         _settings(cfg),
         _points(cfg, points) if points is not None else _generated(cfg),
         _split(n_train, n_test) if n_test else None,
         _model(cfg),
         _optimizer(cfg),
+        _weights(n_test),
         _loop(cfg, batch, n_train, n_test),
     ]
     return "\n\n".join(b for b in blocks if b) + "\n"
@@ -78,7 +76,7 @@ def _header(cfg: FitConfig, points: pd.DataFrame | None, n_test: int) -> str:
     shown = _fields_in_use(cfg, uploaded=points is not None)
     settings = ", ".join(f"{name}={_show(getattr(cfg, name))}" for name in shown)
     if points is not None:
-        settings = f"{len(points)} uploaded points, {settings}"
+        settings = f"your {len(points)} points, {settings}"
     settings = textwrap.fill(f"Settings: {settings}.", 96, break_on_hyphens=False)
     test = " test_loss <value>" if n_test else ""
     return "\n".join(
@@ -91,7 +89,9 @@ def _header(cfg: FitConfig, points: pd.DataFrame | None, n_test: int) -> str:
             "# Run it with `python <this file>` (it needs only PyTorch). It prints",
             f"#     step <n> loss <value>{test}",
             f"# at step 0, every {cfg.every} updates and after the last update: the numbers FitLab",
-            "# shows for this run, to the last digit.",
+            "# shows for this run, to the last digit. With `--weights fitlab_step<n>.pt`, a file",
+            "# downloaded from FitLab, it prints that step's losses instead of training:",
+            f"#     loss <value>{test}",
         ]
     )
 
@@ -114,12 +114,23 @@ def _fields_in_use(cfg: FitConfig, uploaded: bool) -> list[str]:
     return [f.name for f in dataclasses.fields(cfg) if f.name not in unused]
 
 
-def _imports(cfg: FitConfig) -> str:
-    functional = cfg.model == "mlp" and ACTIVATIONS[cfg.activation].startswith("F.")
-    torch_lines = (
-        ["import torch", "import torch.nn.functional as F"] if functional else ["import torch"]
+def _imports() -> str:
+    return "\n".join(["import argparse", "import math", "", "import torch", "from torch import nn"])
+
+
+def _arguments() -> str:
+    return "\n".join(
+        [
+            "parser = argparse.ArgumentParser()",
+            "parser.add_argument(",
+            '    "--weights",',
+            '    metavar="PATH",',
+            '    help="a weights file downloaded from FitLab (fitlab_step<n>.pt): print its loss "',
+            '    "on these points instead of training",',
+            ")",
+            "args = parser.parse_args()",
+        ]
     )
-    return "\n".join(["import math", "", *torch_lines, "from torch import nn"])
 
 
 def _show(value: object) -> str:
@@ -158,29 +169,45 @@ def _generated(cfg: FitConfig) -> str:
 
 
 def _points(cfg: FitConfig, points: pd.DataFrame) -> str:
-    """The points as make_data scales them for training, in float32 literals that load bit for bit.
+    """The points as make_data hands them to training, in float32 literals that load bit for bit.
 
     Scaling in the script instead would ask of it the float64 steps of data._scaled in the same
     order; the page's own float32 values need nothing but a literal that reads back exactly.
     """
     raw = points[["x", "y"]].to_numpy(dtype="float64")
-    d = make_data(dataclasses.replace(cfg, test_fraction=0.0), points)  # all points, in order
+    g = torch.Generator().manual_seed(cfg.seed)
+    d = make_data(dataclasses.replace(cfg, test_fraction=0.0), points, g)  # all points, in order
     x, y = d.x_train[:, 0].tolist(), d.y_train[:, 0].tolist()
     if not all(math.isfinite(v) for v in [*raw.ravel(), *x, *y]):
         raise ValueError("uploaded points must all be finite numbers to export the script")
     n = len(x)
-    return "\n".join(
-        [
+    lines = []
+    if not torch.equal(g.get_state(), torch.Generator().manual_seed(cfg.seed).get_state()):
+        lines += [
+            "# FitLab still draws the noise of the generated points it replaced, so the initial",
+            "# weights and minibatches are those of the unedited run.",
+            f"torch.rand(({cfg.n_points}, 1), generator=g)",
+        ]
+    scaled = (d.x_shift, d.x_scale, d.y_shift, d.y_scale) != (0.0, 1.0, 0.0, 1.0)
+    if scaled:
+        lines += [
             f"# Data: your {n} points, sorted by x and scaled as FitLab trains on them:",
             "# x in [-1, 1], y with mean 0 and spread 1, in float32 like the model, so the usual",
             "# learning rates work in any units.",
-            f"x = torch.tensor({_float32_list(x)}, dtype=torch.float32).unsqueeze(1)  # ({n}, 1)",
-            f"y = torch.tensor({_float32_list(y)}, dtype=torch.float32).unsqueeze(1)",
+        ]
+    else:
+        lines.append(f"# Data: your {n} points, sorted by x, in float32 like the model.")
+    lines += [
+        f"x = torch.tensor({_float32_list(x)}, dtype=torch.float32).unsqueeze(1)  # ({n}, 1)",
+        f"y = torch.tensor({_float32_list(y)}, dtype=torch.float32).unsqueeze(1)",
+    ]
+    if scaled:
+        lines += [
             "# Back to your units: x_yours = x * x_scale + x_shift, and the same for y.",
             f"x_shift, x_scale = {d.x_shift!r}, {d.x_scale!r}  # middle and half-width of x",
             f"y_shift, y_scale = {d.y_shift!r}, {d.y_scale!r}  # mean and spread of y",
         ]
-    )
+    return "\n".join(lines)
 
 
 def _float32_list(values: list[float]) -> str:
@@ -225,68 +252,62 @@ def linear_layer(n_in, n_out):
     bound = 1 / math.sqrt(n_in)
     nn.init.uniform_(layer.bias, -bound, bound, generator=g)
     return layer'''
+    defs = [init, _legendre(cfg.degree)] if cfg.model == "poly" else [init]
+    layers = [f"    {layer},  # {about}" for layer, about in _layers(cfg)]
+    net = [
+        "# The model: FitLab's layers in FitLab's order, so print(net) shows what the page shows",
+        "# and a weights file downloaded from it loads (its keys 0.weight, 0.bias, ... name them).",
+        "net = nn.Sequential(",
+        *layers,
+        ")",
+        "print(net)",
+    ]
     # Leading newline: two blank lines before the first def, as PEP 8 asks.
-    return f"\n{init}\n\n\n{_net(cfg)}\n\n\nnet = Net()\nprint(net)"
+    return "\n" + "\n\n\n".join(defs) + "\n\n\n" + "\n".join(net)
 
 
-def _net(cfg: FitConfig) -> str:
-    if cfg.model == "linear":
-        return """\
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.predict = linear_layer(1, 1)  # one weight w and one bias b
-
-    def forward(self, x):
-        return self.predict(x)  # y_hat = w * x + b"""
-    if cfg.model == "poly":
-        d = cfg.degree
-        return f'''\
-def legendre(x):
-    """Features P_1(x) .. P_{d}(x) of x (n, 1), shape (n, {d}): Legendre polynomials.
+def _legendre(d: int) -> str:
+    return '''\
+class Legendre(nn.Module):
+    """x (n, 1) -> features P_1(x) .. P_d(x) (n, d): Legendre polynomials.
 
     Unlike x, x², x³, ... they are nearly uncorrelated on [-1, 1], so gradient descent is
     not slowed down by features that almost repeat each other.
     """
-    p = [torch.ones_like(x), x]
-    for k in range(1, {d}):
-        # Bonnet's recursion: (k+1) P_(k+1) = (2k+1) x P_k - k P_(k-1)
-        p.append(((2 * k + 1) * x * p[k] - k * p[k - 1]) / (k + 1))
-    return torch.cat(p[1:], dim=1)
 
-
-class Net(nn.Module):
-    def __init__(self):
+    def __init__(self, degree):
         super().__init__()
-        self.predict = linear_layer({d}, 1)  # one weight per feature, and a bias
+        self.degree = degree
 
     def forward(self, x):
-        return self.predict(legendre(x))  # y_hat = b + w_1 P_1(x) + ... + w_{d} P_{d}(x)'''
-    act = ACTIVATIONS[cfg.activation]
-    layers = len(cfg.hidden)
-    names = ["hidden"] if layers == 1 else [f"hidden{i + 1}" for i in range(layers)]
-    widths = (1, *cfg.hidden)
-    init = [
-        f"        self.{name} = linear_layer({a}, {b})  # {a} -> {b} units"
-        for name, a, b in zip(names, widths[:-1], widths[1:], strict=True)
-    ]
-    forward = [
-        f"        x = {act}(self.{name}(x))  # activation of the hidden layer" for name in names
-    ]
-    return "\n".join(
-        [
-            "class Net(nn.Module):",
-            "    def __init__(self):",
-            "        super().__init__()",
-            *init,
-            f"        self.predict = linear_layer({widths[-1]}, 1)  # -> one output",
-            "",
-            "    def forward(self, x):",
-            *forward,
-            "        x = self.predict(x)  # the prediction y_hat",
-            "        return x",
+        p = [torch.ones_like(x), x]
+        for k in range(1, self.degree):
+            # Bonnet's recursion: (k+1) P_(k+1) = (2k+1) x P_k - k P_(k-1)
+            p.append(((2 * k + 1) * x * p[k] - k * p[k - 1]) / (k + 1))
+        return torch.cat(p[1 : self.degree + 1], dim=1)
+
+    def extra_repr(self):
+        return f"degree={self.degree}"'''
+
+
+def _layers(cfg: FitConfig) -> list[tuple[str, str]]:
+    """build_model's layers, in its order, as (code, comment)."""
+    if cfg.model == "linear":
+        return [("linear_layer(1, 1)", "y_hat = w * x + b: one weight w and one bias b")]
+    if cfg.model == "poly":
+        d = cfg.degree
+        return [
+            (f"Legendre({d})", f"x -> P_1(x) .. P_{d}(x)"),
+            (f"linear_layer({d}, 1)", f"y_hat = b + w_1 P_1(x) + ... + w_{d} P_{d}(x)"),
         ]
-    )
+    widths = (1, *cfg.hidden)
+    layers = []
+    for a, b in itertools.pairwise(widths):
+        layers += [
+            (f"linear_layer({a}, {b})", f"hidden layer: {a} -> {b} units"),
+            (f"{ACTIVATIONS[cfg.activation]}()", "activation"),
+        ]
+    return [*layers, (f"linear_layer({widths[-1]}, 1)", "-> one output, the prediction y_hat")]
 
 
 def _optimizer(cfg: FitConfig) -> str:
@@ -306,6 +327,29 @@ def _optimizer(cfg: FitConfig) -> str:
             *lines,
             f"optimizer = torch.optim.{name}(net.parameters(), {', '.join(args)})",
             f"loss_func = nn.{loss_name}()  # {loss_about}",
+        ]
+    )
+
+
+def _weights(n_test: int) -> str:
+    """With --weights: the loaded model's loss on the points, measured instead of training."""
+    measure = ["        train_loss = loss_func(net(x), y).item()"]
+    show = "loss {train_loss!r}"
+    if n_test:
+        measure.append("        test_loss = loss_func(net(x_test), y_test).item()")
+        show += " test_loss {test_loss!r}"
+    return "\n".join(
+        [
+            "if args.weights:",
+            "    # The file holds the weights only, not the optimizer's running averages nor the",
+            "    # state of g: training on from it would not follow FitLab's run, so the script",
+            "    # measures it: the same losses FitLab shows for the step the file was saved at.",
+            "    # weights_only: loading a downloaded file runs no code from it.",
+            "    net.load_state_dict(torch.load(args.weights, weights_only=True))",
+            "    with torch.no_grad():  # only measuring: no gradients needed",
+            *measure,
+            f'    print(f"{show}")',
+            "    raise SystemExit  # nothing to train",
         ]
     )
 

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,9 @@ from fitcore import PRESETS, FitConfig, train_iter
 from fitcore.codegen import FORMULAS, _float32_literal, export_script
 from fitcore.config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS
 from fitcore.data import DATASETS, edit, make_data
+from fitcore.models import describe
 from fitcore.player import make_scene
+from fitcore.train import model_at
 from tests.blog_script import blog_losses
 
 
@@ -168,6 +171,14 @@ CASES: dict[str, tuple[FitConfig, pd.DataFrame | None]] = {
         edited_points(FitConfig(dataset="quadratic")),
     ),
 }
+# Runs whose weights the page offers for download after the snapshot at step k: (case, k).
+WEIGHTS = {
+    "linear-model": 40,
+    "poly-sgd-momentum": 50,
+    "mlp-adamw-two-layers": 100,  # the last step
+    "minibatches-and-test-split": 40,
+    "uploaded-cars-test-split": 150,
+}
 DIVERGING = FitConfig(dataset="linear", noise=0.5, lr=10.0, steps=500, every=100)
 BLOG_SEED = 1
 BLOG = dataclasses.replace(PRESETS["blog-quadratic"], seed=BLOG_SEED)
@@ -232,10 +243,23 @@ def run_scripts(folder, jobs: dict[str, tuple[str, list[str]]]) -> dict[str, Run
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory) -> dict[str, Run]:
-    """Each case's exported script, run as python would run it."""
+    """Each case's exported script, run as python would run it; `weights-<case>` with --weights."""
+    folder = tmp_path_factory.mktemp("exported")
     runs = {**CASES, "diverging": (DIVERGING, None), "blog": (BLOG, None)}
     jobs = {name: (export_script(cfg, points), []) for name, (cfg, points) in runs.items()}
-    return run_scripts(tmp_path_factory.mktemp("exported"), jobs)
+    for name, k in WEIGHTS.items():
+        cfg, points = CASES[name]
+        path = folder / f"fitlab_step{k}_{name}.pt"
+        path.write_bytes(page_download(cfg, k, points))
+        jobs[f"weights-{name}"] = (jobs[name][0], ["--weights", str(path)])
+    return run_scripts(folder, jobs)
+
+
+def page_download(cfg: FitConfig, step: int, points: pd.DataFrame | None) -> bytes:
+    """The weights file the page's download button hands out after the snapshot at `step`."""
+    buffer = io.BytesIO()
+    torch.save(model_at(cfg, step, points).state_dict(), buffer)
+    return buffer.getvalue()
 
 
 def step_lines(out: Run) -> list[list[str]]:
@@ -271,6 +295,26 @@ def test_blog_quadratic_script_prints_the_blogs_losses(outputs):
     assert {step: got[step] for step in expected} == expected
 
 
+@pytest.mark.parametrize("name", WEIGHTS)
+def test_script_with_downloaded_weights_prints_that_snapshots_losses(name, outputs):
+    cfg, points = CASES[name]
+    snap = next(s for s in train_iter(cfg, points) if s.step == WEIGHTS[name])
+    out = outputs[f"weights-{name}"]
+    assert out.error is None, out.error
+    rows = [line.split() for line in out.stdout.splitlines() if line.startswith("loss ")]
+    expected = ["loss", repr(snap.train_loss)]
+    if snap.test_loss is not None:
+        expected += ["test_loss", repr(snap.test_loss)]
+    assert rows == [expected]
+    assert "step " not in out.stdout  # measured, not trained
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_script_prints_the_pages_model(name, outputs):
+    cfg, points = CASES[name]
+    assert describe(model_at(cfg, 0, points))[0] in outputs[name].stdout
+
+
 def test_diverging_script_stops_where_train_iter_stops(outputs):
     expected = [(s.step, repr(s.train_loss)) for s in train_iter(DIVERGING)]
     got = [(step, repr(loss)) for step, loss in printed(outputs["diverging"])]
@@ -293,13 +337,13 @@ def test_every_dataset_has_a_formula():
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_script_compiles_and_imports_only_torch_and_math(name):
+def test_script_compiles_and_imports_only_torch_and_the_standard_library(name):
     script = export_script(*CASES[name])
     tree = ast.parse(script)
     compile(tree, name, "exec")
     modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert {m.split(".")[0] for m in modules} <= {"torch", "math"}
+    assert {m.split(".")[0] for m in modules} <= {"torch", "math", "argparse"}
     assert "Variable" not in script and "fitcore" not in script
 
 
@@ -309,14 +353,16 @@ def test_script_has_the_tutorials_training_step():
     marks.append("optimizer.step()")
     positions = [script.index(mark) for mark in marks]
     assert positions == sorted(positions)
-    assert "class Net(nn.Module):" in script and "torch.Generator().manual_seed(seed)" in script
+    assert "net = nn.Sequential(" in script and "torch.Generator().manual_seed(seed)" in script
 
 
 def test_linear_model_script_has_only_the_code_it_needs():
     script = export_script(*CASES["linear-model"])
-    for unused in ("randint", "randperm", "test_loss", "legendre", "no_grad", "F."):
+    loop = script[script.index("for step in range") :]
+    for unused in ("randint", "randperm", "test_loss", "Legendre", "F.", "x_shift"):
         assert unused not in script, unused
-    assert len(script.splitlines()) < 90
+    assert "no_grad" not in loop  # the loss of the step is the loss of all points
+    assert len(script.splitlines()) < 105
 
 
 def test_header_names_the_settings_and_how_to_run():
@@ -396,7 +442,7 @@ small_points = st.lists(
 def test_any_config_script_run_in_process_prints_train_iters_losses(cfg, points):
     # exec instead of a subprocess: the script imports only torch, already loaded here.
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), mock.patch.object(sys, "argv", ["exported"]):
         exec(compile(export_script(cfg, points), "exported", "exec"), {"__name__": "__main__"})
     rows = [line.split() for line in out.getvalue().splitlines() if line.startswith("step ")]
     expected = [(s.step, repr(s.train_loss)) for s in train_iter(cfg, points)]
