@@ -73,6 +73,7 @@ RACE_COLOURS = (
     "#e377c2",
     "#17becf",
 )
+RACE_POINTS = "#7f7f7f"  # the race's data in grey: blue would read as the first variant
 LOG_FLOOR = 1e-12  # landscape losses below this are drawn at it (an exact fit has loss 0)
 
 
@@ -200,10 +201,13 @@ def loss_chart(
     steps: int | None = None,
     labels: Mapping[str, str] = DEFAULT_LABELS,
     height: int = 360,
+    series: Sequence[str] | None = None,
 ) -> alt.LayerChart:
     """Loss against step, one line per series, with the least-squares optimum as a dashed rule.
 
     history: step, loss, series ("train", "test" or variant names, which are shown as given).
+    series: every series name in legend order (default: their order in history); give the
+    race's fit chart the same names and each variant has one colour in both.
     Rows with a non-finite loss are dropped, and on the log scale (log=True) so are rows with
     loss <= 0: a log axis cannot place them, and one such row would blank the whole chart.
     steps fixes the x domain to [0, steps] so the axis does not rescale as the run proceeds.
@@ -213,10 +217,9 @@ def loss_chart(
     data = loss_data(history, log=log, reference_loss=reference_loss, labels=labels)
     names = {"train": text["loss_train"], "test": text["loss_test"]}
     # The colour domain comes from every row, kept or not, so dropping rows never changes it.
-    domain = list(dict.fromkeys(names.get(s, s) for s in history["series"]))
-    known = {text["loss_train"]: COLOURS["train"], text["loss_test"]: COLOURS["test"]}
-    others = iter(c for c in RACE_COLOURS if c not in known.values())
-    colour_range = [known.get(s) or next(others, "#7f7f7f") for s in domain]
+    given = history["series"] if series is None else series
+    domain = list(dict.fromkeys(names.get(s, s) for s in given))
+    colour_range = _series_colours(domain, text)
     if "reference" in data:
         domain.append(text["reference"])
         colour_range.append(COLOURS["reference"])
@@ -287,8 +290,13 @@ def race_fit_chart(
     y_domain: Sequence[float],
     labels: Mapping[str, str] = DEFAULT_LABELS,
     height: int = 360,
+    series: Sequence[str] | None = None,
 ) -> alt.LayerChart:
-    """The data with one final curve per race variant (curves: x, y_hat, series), fixed axes."""
+    """The data with one final curve per race variant (curves: x, y_hat, series), fixed axes.
+
+    series: every variant name in legend order (default: their order in curves); the same
+    names as loss_chart's give each variant the same colour there.
+    """
     text = _labels(labels)
     _require(points, ("x", "y"), "points")
     _require(curves, ("x", "y_hat", "series"), "curves")
@@ -298,10 +306,10 @@ def race_fit_chart(
     y_scale = alt.Scale(domain=_domain(y_domain, "y_domain"), nice=False)
     dots = (
         alt.Chart(points[["x", "y"]], name="points")
-        .mark_circle(size=18, opacity=0.35, color=COLOURS["train"], clip=True)
+        .mark_circle(size=18, opacity=0.5, color=RACE_POINTS, clip=True)
         .encode(x=x, y=alt.Y("y:Q", scale=y_scale, title=text["y"]))
     )
-    names = list(dict.fromkeys(curves["series"]))
+    names = list(dict.fromkeys(curves["series"] if series is None else series))
     lines = (
         alt.Chart(curves.dropna(subset=["y_hat"]), name="variants")
         .mark_line(strokeWidth=2.5, clip=True)
@@ -310,7 +318,7 @@ def race_fit_chart(
             y=alt.Y("y_hat:Q", scale=y_scale, title=text["y"]),
             color=alt.Color(
                 "series:N",
-                scale=alt.Scale(domain=names, range=list(RACE_COLOURS[: len(names)])),
+                scale=alt.Scale(domain=names, range=_series_colours(names, text)),
                 legend=alt.Legend(title=None, orient="bottom", symbolType="stroke"),
             ),
         )
@@ -419,6 +427,16 @@ def landscape_chart(
         )
     )
     return alt.layer(heatmap, descent, markers, **_top(text["landscape_title"], height))
+
+
+def _series_colours(domain: Sequence[str], text: Mapping[str, str]) -> list[str]:
+    """A colour per loss or race series: train and test as the fit chart's points, every other
+    name (a race variant) the next of RACE_COLOURS left free. The race's fit and loss charts,
+    given the same names in the same order, so draw each variant in the same colour."""
+    known = {text["loss_train"]: COLOURS["train"], text["loss_test"]: COLOURS["test"]}
+    taken = {known[name] for name in domain if name in known}
+    others = iter(c for c in RACE_COLOURS if c not in taken)
+    return [known.get(name) or next(others, "#7f7f7f") for name in domain]
 
 
 def _labels(labels: Mapping[str, str]) -> dict[str, str]:

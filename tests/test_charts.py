@@ -17,9 +17,11 @@ from fitcore.charts import (
     COLOURS,
     DEFAULT_LABELS,
     LABEL_KEYS,
+    RACE_COLOURS,
     fit_chart,
     landscape_chart,
     loss_chart,
+    race_fit_chart,
 )
 
 X_DOMAIN, Y_DOMAIN = (-1.2, 1.2), (-0.5, 1.5)
@@ -82,6 +84,17 @@ def _without_data(spec: dict) -> dict:
     spec = {k: v for k, v in spec.items() if k != "datasets"}
     spec["layer"] = [{k: v for k, v in layer.items() if k != "data"} for layer in spec["layer"]]
     return spec
+
+
+def _race(names=("sgd", "adam"), **kwargs) -> tuple[dict, dict]:
+    """The race view's two specs for variants `names`: the final curves and the losses."""
+    x = np.linspace(-1, 1, 11)
+    curves = pd.concat(
+        [pd.DataFrame({"x": x, "y_hat": i * x, "series": name}) for i, name in enumerate(names)]
+    )
+    history = pd.concat([_history([1.0, 0.5], series=name) for name in names])
+    fit = race_fit_chart(_points(), curves, x_domain=X_DOMAIN, y_domain=Y_DOMAIN, **kwargs)
+    return fit.to_dict(), loss_chart(history).to_dict()
 
 
 def _grid() -> pd.DataFrame:
@@ -224,6 +237,32 @@ def test_fit_chart_rejects_an_empty_or_infinite_domain(domain):
         fit_chart(_points(), _curve(), x_domain=domain, y_domain=Y_DOMAIN)
 
 
+# race_fit_chart
+
+
+def test_race_fit_and_loss_charts_colour_each_variant_alike():
+    fit, loss = _race(("sgd", "adam", "rmsprop"))
+    assert _colour_scale(fit, "variants") == _colour_scale(loss, "loss")
+    assert _colour_scale(fit, "variants")["range"] == list(RACE_COLOURS[:3])
+
+
+def test_race_charts_series_fixes_the_colour_order():
+    history = pd.concat([_history([1.0], series="adam"), _history([1.0], series="sgd")])
+    scale = _colour_scale(loss_chart(history, series=["sgd", "adam"]).to_dict(), "loss")
+    assert scale == _colour_scale(_race(series=["sgd", "adam"])[0], "variants")
+    assert scale["domain"] == ["sgd", "adam"]
+
+
+def test_race_fit_chart_points_are_not_drawn_in_a_variant_colour():
+    fit, _ = _race()
+    assert _layer(fit, "points")["mark"]["color"] not in RACE_COLOURS
+
+
+def test_race_fit_chart_clips_its_curves_to_the_fixed_axes():
+    fit, _ = _race()
+    assert all(layer["mark"]["clip"] is True for layer in fit["layer"])
+
+
 # loss_chart
 
 
@@ -288,6 +327,16 @@ def test_loss_chart_train_and_test_match_the_fit_charts_point_colours():
     history = pd.concat([_history([1.0]), _history([1.0], "test")])
     scale = _colour_scale(loss_chart(history).to_dict(), "loss")
     assert scale["range"] == [COLOURS["train"], COLOURS["test"]]
+
+
+def test_live_loss_and_fit_charts_colour_train_and_test_alike():
+    history = pd.concat([_history([1.0]), _history([1.0], "test")])
+    loss = _colour_scale(loss_chart(history).to_dict(), "loss")
+    fit = _colour_scale(_fit(), "points")
+    loss_colour = dict(zip(loss["domain"], loss["range"], strict=True))
+    fit_colour = dict(zip(fit["domain"], fit["range"], strict=True))
+    for split in ("train", "test"):
+        assert loss_colour[DEFAULT_LABELS[f"loss_{split}"]] == fit_colour[DEFAULT_LABELS[split]]
 
 
 def test_loss_chart_tooltips_show_step_loss_and_series():
@@ -371,8 +420,15 @@ def test_every_label_key_has_an_english_default():
         ),
         lambda: loss_chart(_history([1.0, 0.5]), reference_loss=0.1, steps=100),
         lambda: landscape_chart(_grid(), _path(), minimum=(2.0, 5.0), current=(1.8, 4.9)),
+        lambda: race_fit_chart(
+            _points(),
+            _curve().assign(series="sgd"),
+            x_domain=X_DOMAIN,
+            y_domain=Y_DOMAIN,
+            series=["sgd", "adam"],
+        ),
     ],
-    ids=["fit", "loss", "landscape"],
+    ids=["fit", "loss", "landscape", "race fit"],
 )
 def test_specs_validate_against_the_vega_lite_schema(chart):
     spec = chart().to_dict(validate=True)
