@@ -39,6 +39,7 @@ DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
         "loss": "loss",  # y axis; also the landscape's colour legend
         "loss_train": "train",  # history.series == "train"; other series names pass through
         "loss_test": "test",  # history.series == "test"
+        "series": "curve",  # tooltip title of a loss line's name (train, test, a race variant)
         # landscape_chart
         "landscape_title": "Loss landscape",
         "w": "w (slope)",
@@ -46,6 +47,7 @@ DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
         "path": "descent path",
         "current": "current",
         "minimum": "least-squares minimum",
+        "marker": "marker",  # tooltip title of the minimum's and current point's names
     }
 )
 LABEL_KEYS: tuple[str, ...] = tuple(DEFAULT_LABELS)
@@ -89,6 +91,8 @@ def fit_chart(
     labels: Mapping[str, str] = DEFAULT_LABELS,
     selectable: bool = False,
     height: int = 360,
+    x_title: str | None = None,
+    y_title: str | None = None,
 ) -> alt.LayerChart:
     """The data as a scatter with the model's curve over it, on fixed axes.
 
@@ -98,8 +102,11 @@ def fit_chart(
     selectable: add the point selection `picked` (by `id` when points has it) for
     `st.altair_chart(on_select="rerun")`; give that chart a `key` so its identity does not
     follow the data, which changes every frame.
+    x_title, y_title: axis and tooltip titles instead of labels' x and y (an upload's columns).
     """
     text = _labels(labels)
+    x_name = text["x"] if x_title is None else x_title
+    y_name = text["y"] if y_title is None else y_title
     data = fit_data(points, curve, truth=truth, reference=reference, units=units, labels=labels)
     x_scale = alt.Scale(domain=_domain(x_domain, "x_domain"), nice=False)
     y_scale = alt.Scale(domain=_domain(y_domain, "y_domain"), nice=False)
@@ -144,16 +151,16 @@ def fit_chart(
             color=alt.Color("series:N", scale=colour_scale, legend=legend),
             shape=alt.Shape("series:N", scale=shape_scale, legend=legend),
             tooltip=[
-                alt.Tooltip("x:Q", format=".3f", title=text["x"]),
-                alt.Tooltip("y:Q", format=".3f", title=text["y"]),
+                alt.Tooltip("x:Q", format=".3f", title=x_name),
+                alt.Tooltip("y:Q", format=".3f", title=y_name),
             ],
             **size,
         )
     )
     layers.append(scatter.add_params(picked) if picked is not None else scatter)
     encoding = alt.FacetedEncoding(
-        x=alt.X("x:Q", scale=x_scale, title=text["x"]),
-        y=alt.Y("y:Q", scale=y_scale, title=text["y"]),
+        x=alt.X("x:Q", scale=x_scale, title=x_name),
+        y=alt.Y("y:Q", scale=y_scale, title=y_name),
     )
     return alt.layer(*layers, encoding=encoding, **_top(text["fit_title"], height))
 
@@ -239,7 +246,7 @@ def loss_chart(
             tooltip=[
                 alt.Tooltip("step:Q", title=text["step"]),
                 alt.Tooltip("loss:Q", format=".4g", title=text["loss"]),
-                alt.Tooltip("series:N", title=None),
+                alt.Tooltip("series:N", title=text["series"]),
             ],
         )
     )
@@ -291,23 +298,28 @@ def race_fit_chart(
     labels: Mapping[str, str] = DEFAULT_LABELS,
     height: int = 360,
     series: Sequence[str] | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
 ) -> alt.LayerChart:
     """The data with one final curve per race variant (curves: x, y_hat, series), fixed axes.
 
     series: every variant name in legend order (default: their order in curves); the same
-    names as loss_chart's give each variant the same colour there.
+    names as loss_chart's give each variant the same colour there. x_title, y_title: as for
+    fit_chart.
     """
     text = _labels(labels)
     _require(points, ("x", "y"), "points")
     _require(curves, ("x", "y_hat", "series"), "curves")
+    x_name = text["x"] if x_title is None else x_title
+    y_name = text["y"] if y_title is None else y_title
     x = alt.X(
-        "x:Q", scale=alt.Scale(domain=_domain(x_domain, "x_domain"), nice=False), title=text["x"]
+        "x:Q", scale=alt.Scale(domain=_domain(x_domain, "x_domain"), nice=False), title=x_name
     )
     y_scale = alt.Scale(domain=_domain(y_domain, "y_domain"), nice=False)
     dots = (
         alt.Chart(points[["x", "y"]], name="points")
         .mark_circle(size=18, opacity=0.5, color=RACE_POINTS, clip=True)
-        .encode(x=x, y=alt.Y("y:Q", scale=y_scale, title=text["y"]))
+        .encode(x=x, y=alt.Y("y:Q", scale=y_scale, title=y_name))
     )
     names = list(dict.fromkeys(curves["series"] if series is None else series))
     lines = (
@@ -315,7 +327,7 @@ def race_fit_chart(
         .mark_line(strokeWidth=2.5, clip=True)
         .encode(
             x=x,
-            y=alt.Y("y_hat:Q", scale=y_scale, title=text["y"]),
+            y=alt.Y("y_hat:Q", scale=y_scale, title=y_name),
             color=alt.Color(
                 "series:N",
                 scale=alt.Scale(domain=names, range=_series_colours(names, text)),
@@ -423,7 +435,7 @@ def landscape_chart(
             y=b_axis,
             color=alt.Color("kind:N", scale=marker_scale, legend=marker_legend),
             shape=alt.Shape("kind:N", scale=shape_scale, legend=marker_legend),
-            tooltip=[alt.Tooltip("kind:N", title=None), w_tip, b_tip],
+            tooltip=[alt.Tooltip("kind:N", title=text["marker"]), w_tip, b_tip],
         )
     )
     return alt.layer(heatmap, descent, markers, **_top(text["landscape_title"], height))

@@ -237,6 +237,18 @@ def test_fit_chart_rejects_an_empty_or_infinite_domain(domain):
         fit_chart(_points(), _curve(), x_domain=domain, y_domain=Y_DOMAIN)
 
 
+def test_fit_chart_axis_titles_can_name_the_uploaded_columns():
+    spec = _fit(x_title="时间", y_title="温度")
+    assert (spec["encoding"]["x"]["title"], spec["encoding"]["y"]["title"]) == ("时间", "温度")
+    tooltip = _layer(spec, "points")["encoding"]["tooltip"]
+    assert [t["title"] for t in tooltip] == ["时间", "温度"]
+
+
+def test_fit_chart_axis_titles_default_to_the_labels():
+    spec = _fit(labels=ZH)
+    assert (spec["encoding"]["x"]["title"], spec["encoding"]["y"]["title"]) == (ZH["x"], "y")
+
+
 # race_fit_chart
 
 
@@ -258,6 +270,14 @@ def test_race_fit_chart_points_are_not_drawn_in_a_variant_colour():
     assert _layer(fit, "points")["mark"]["color"] not in RACE_COLOURS
 
 
+def test_race_fit_chart_axis_titles_can_name_the_uploaded_columns():
+    fit, _ = _race(x_title="时间", y_title="温度")
+    assert _layer(fit, "points")["encoding"]["x"]["title"] == "时间"
+    assert {_layer(fit, name)["encoding"]["y"]["title"] for name in ("points", "variants")} == {
+        "温度"
+    }
+
+
 def test_race_fit_chart_clips_its_curves_to_the_fixed_axes():
     fit, _ = _race()
     assert all(layer["mark"]["clip"] is True for layer in fit["layer"])
@@ -271,6 +291,12 @@ def test_loss_chart_is_log_scaled_by_default_and_linear_on_request():
     assert _layer(loss_chart(history).to_dict(), "loss")["encoding"]["y"]["scale"]["type"] == "log"
     linear = loss_chart(history, log=False).to_dict()
     assert _layer(linear, "loss")["encoding"]["y"]["scale"]["type"] == "linear"
+
+
+def test_loss_chart_series_tooltip_is_titled_from_labels():
+    spec = loss_chart(_history([1.0]), labels={"series": "曲线"}).to_dict()
+    (series,) = [t for t in _layer(spec, "loss")["encoding"]["tooltip"] if t["field"] == "series"]
+    assert series["title"] == "曲线"
 
 
 def test_loss_chart_x_axis_is_fixed_to_the_run_length_when_given():
