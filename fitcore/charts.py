@@ -77,6 +77,14 @@ RACE_COLOURS = (
 )
 RACE_POINTS = "#7f7f7f"  # the race's data in grey: blue would read as the first variant
 LOG_FLOOR = 1e-12  # landscape losses below this are drawn at it (an exact fit has loss 0)
+# Tick values of every log axis: Vega keeps those inside the domain (log scales are niced to
+# powers of ten, so at least two are), and thins them to the tick count by halving.
+POWERS_OF_TEN = tuple(10.0**k for k in range(-45, 46))  # float32 spans 1e-45 to 3e38
+TIP_FORMAT = ".4~g"  # four significant digits in every tooltip number
+# Streamlit's theme flushes only labels within 1 px of an axis end; one a few px in (the last
+# tick of an upload's padded domain) was centred on its tick and cut at the chart's edge.
+X_FLUSH_PX = 20
+Y_MIN_EXTENT = 48  # px: a y axis whose labels change width ("0.1", "1e+14") keeps its place
 
 
 def fit_chart(
@@ -151,16 +159,16 @@ def fit_chart(
             color=alt.Color("series:N", scale=colour_scale, legend=legend),
             shape=alt.Shape("series:N", scale=shape_scale, legend=legend),
             tooltip=[
-                alt.Tooltip("x:Q", format=".3f", title=x_name),
-                alt.Tooltip("y:Q", format=".3f", title=y_name),
+                alt.Tooltip("x:Q", format=TIP_FORMAT, title=x_name),
+                alt.Tooltip("y:Q", format=TIP_FORMAT, title=y_name),
             ],
             **size,
         )
     )
     layers.append(scatter.add_params(picked) if picked is not None else scatter)
     encoding = alt.FacetedEncoding(
-        x=alt.X("x:Q", scale=x_scale, title=x_name),
-        y=alt.Y("y:Q", scale=y_scale, title=y_name),
+        x=alt.X("x:Q", scale=x_scale, title=x_name, axis=_axis("x")),
+        y=alt.Y("y:Q", scale=y_scale, title=y_name, axis=_axis("y")),
     )
     return alt.layer(*layers, encoding=encoding, **_top(text["fit_title"], height))
 
@@ -235,17 +243,22 @@ def loss_chart(
 
     x_scale = alt.Scale(domain=[0, steps], nice=False) if steps else alt.Undefined
     y_scale = alt.Scale(type="log") if log else alt.Scale(type="linear")
-    y_axis = alt.Y("loss:Q", scale=y_scale, title=text["loss"])
+    y_axis = alt.Y(
+        "loss:Q",
+        scale=y_scale,
+        title=text["loss"],
+        axis=_axis("y", log=log, minExtent=Y_MIN_EXTENT),
+    )
     lines = (
         alt.Chart(data["loss"], name="loss")
         .mark_line(point=True, clip=True)
         .encode(
-            x=alt.X("step:Q", scale=x_scale, title=text["step"]),
+            x=alt.X("step:Q", scale=x_scale, title=text["step"], axis=_axis("x", tickMinStep=1)),
             y=y_axis,
             color=alt.Color("series:N", scale=colour_scale, legend=legend),
             tooltip=[
-                alt.Tooltip("step:Q", title=text["step"]),
-                alt.Tooltip("loss:Q", format=".4g", title=text["loss"]),
+                alt.Tooltip("step:Q", format="d", title=text["step"]),
+                alt.Tooltip("loss:Q", format=TIP_FORMAT, title=text["loss"]),
                 alt.Tooltip("series:N", title=text["series"]),
             ],
         )
@@ -313,13 +326,16 @@ def race_fit_chart(
     x_name = text["x"] if x_title is None else x_title
     y_name = text["y"] if y_title is None else y_title
     x = alt.X(
-        "x:Q", scale=alt.Scale(domain=_domain(x_domain, "x_domain"), nice=False), title=x_name
+        "x:Q",
+        scale=alt.Scale(domain=_domain(x_domain, "x_domain"), nice=False),
+        title=x_name,
+        axis=_axis("x"),
     )
     y_scale = alt.Scale(domain=_domain(y_domain, "y_domain"), nice=False)
     dots = (
         alt.Chart(points[["x", "y"]], name="points")
         .mark_circle(size=18, opacity=0.5, color=RACE_POINTS, clip=True)
-        .encode(x=x, y=alt.Y("y:Q", scale=y_scale, title=y_name))
+        .encode(x=x, y=alt.Y("y:Q", scale=y_scale, title=y_name, axis=_axis("y")))
     )
     names = list(dict.fromkeys(curves["series"] if series is None else series))
     lines = (
@@ -327,7 +343,7 @@ def race_fit_chart(
         .mark_line(strokeWidth=2.5, clip=True)
         .encode(
             x=x,
-            y=alt.Y("y_hat:Q", scale=y_scale, title=y_name),
+            y=alt.Y("y_hat:Q", scale=y_scale, title=y_name, axis=_axis("y")),
             color=alt.Color(
                 "series:N",
                 scale=alt.Scale(domain=names, range=_series_colours(names, text)),
@@ -377,25 +393,36 @@ def landscape_chart(
     )
     w_scale = alt.Scale(domain=[ws[0] - dw / 2, ws[-1] + dw / 2], nice=False, zero=False)
     b_scale = alt.Scale(domain=[bs[0] - db / 2, bs[-1] + db / 2], nice=False, zero=False)
-    w_axis = alt.X("w:Q", scale=w_scale, title=text["w"])
-    b_axis = alt.Y("b:Q", scale=b_scale, title=text["b"])
-    w_tip = alt.Tooltip("w:Q", format=".3f", title=text["w"])
-    b_tip = alt.Tooltip("b:Q", format=".3f", title=text["b"])
+    # huge ranges (a diverged run's path) are why the axes need _axis's one-notation labels
+    x_axis, y_axis = _axis("x"), _axis("y", minExtent=Y_MIN_EXTENT)
+    w_axis = alt.X("w:Q", scale=w_scale, title=text["w"], axis=x_axis)
+    b_axis = alt.Y("b:Q", scale=b_scale, title=text["b"], axis=y_axis)
+    w_tip = alt.Tooltip("w:Q", format=TIP_FORMAT, title=text["w"])
+    b_tip = alt.Tooltip("b:Q", format=TIP_FORMAT, title=text["b"])
+    # The colour bar is labelled at round losses inside its range: Vega's own labels are its
+    # two ends when few ticks fall inside, printed with 12 digits ("29.6627144563").
+    finite = cells["loss"][np.isfinite(cells["loss"])]  # a far corner can overflow to inf
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (1.0, 1.0)
+    bar_values = _round_ticks(lo, hi) if lo < hi else alt.Undefined
 
     heatmap = (
         alt.Chart(cells, name="heatmap")
         .mark_rect(clip=True)
         .encode(
-            x=alt.X("w0:Q", scale=w_scale, title=text["w"]),
+            x=alt.X("w0:Q", scale=w_scale, title=text["w"], axis=x_axis),
             x2="w1:Q",
-            y=alt.Y("b0:Q", scale=b_scale, title=text["b"]),
+            y=alt.Y("b0:Q", scale=b_scale, title=text["b"], axis=y_axis),
             y2="b1:Q",
             fill=alt.Fill(
                 "loss:Q",
                 scale=alt.Scale(type="log", scheme="viridis"),
-                legend=alt.Legend(title=text["loss"]),
+                legend=alt.Legend(
+                    title=text["loss"],
+                    values=bar_values,
+                    labelExpr=_number_labels("fill", log=True),
+                ),
             ),
-            tooltip=[w_tip, b_tip, alt.Tooltip("loss:Q", format=".4g", title=text["loss"])],
+            tooltip=[w_tip, b_tip, alt.Tooltip("loss:Q", format=TIP_FORMAT, title=text["loss"])],
         )
     )
     # The heatmap uses `fill`, so path and markers can have a categorical `color` scale of
@@ -420,7 +447,7 @@ def landscape_chart(
             y=b_axis,
             order="step:Q",
             color=alt.Color(datum=text["path"]),  # through the markers' scale (shared)
-            tooltip=[alt.Tooltip("step:Q", title=text["step"]), w_tip, b_tip],
+            tooltip=[alt.Tooltip("step:Q", format="d", title=text["step"]), w_tip, b_tip],
         )
     )
     points = [("minimum", minimum), *([("current", current)] if current is not None else [])]
@@ -439,6 +466,51 @@ def landscape_chart(
         )
     )
     return alt.layer(heatmap, descent, markers, **_top(text["landscape_title"], height))
+
+
+def _axis(channel: str, *, log: bool = False, **extra) -> alt.Axis:
+    """A quantitative x or y axis whose labels share one notation and stay inside the chart."""
+    props = {"labelExpr": _number_labels(channel, log=log), "labelOverlap": True}
+    if channel == "x":
+        props["labelFlush"] = X_FLUSH_PX
+    if log:
+        # ticks at powers of ten only (Vega's own log ticks add 2..9 times them, unevenly
+        # labelled); the count makes Vega thin them to every other power, and so on
+        size = "width" if channel == "x" else "height"
+        props |= {"values": list(POWERS_OF_TEN), "tickCount": alt.ExprRef(f"ceil({size}/40)")}
+    return alt.Axis(**props, **extra)
+
+
+def _number_labels(scale: str, *, log: bool = False) -> str:
+    """A Vega labelExpr for an axis or legend on `scale`: every label in one notation, chosen
+    from the scale's whole domain at draw time, at most 4 significant digits.
+
+    Plain decimals (0.25, 1990) when the domain lies within 0.001 to 100000 in size, else
+    scientific (1.5e+13): a data-driven domain (the loss) is known only in the browser, and
+    choosing per label would mix "10,000" and "1e+14" on one axis.
+    """
+    lo, hi = f"domain('{scale}')[0]", f"peek(domain('{scale}'))"
+    if log:  # positive: its low end says whether it reaches tiny numbers
+        small, large = lo, hi
+    else:
+        small = large = f"max(abs({lo}), abs({hi}))"
+    return (
+        f"datum.value == 0 ? '0' : {small} < 1e-3 || {large} >= 1e5"
+        " ? format(datum.value, '.3~e') : format(datum.value, '.4~r')"
+    )
+
+
+def _round_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
+    """Labelled values for a log scale from lo to hi (0 < lo < hi): powers of ten, or 1-2-5
+    steps when fewer than three powers fall inside; at most `most`; else the two ends."""
+    decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    powers = [10.0**k for k in decades if lo <= 10.0**k <= hi]
+    if len(powers) >= 3:
+        return powers[:: math.ceil(len(powers) / most)]
+    steps = [m * 10.0**k for k in decades for m in (1, 2, 5) if lo <= m * 10.0**k <= hi]
+    if 2 <= len(steps) <= most:
+        return steps
+    return powers if len(powers) == 2 else [lo, hi]
 
 
 def _series_colours(domain: Sequence[str], text: Mapping[str, str]) -> list[str]:

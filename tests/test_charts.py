@@ -86,6 +86,26 @@ def _without_data(spec: dict) -> dict:
     return spec
 
 
+def _encodings(spec: dict):
+    """(channel, definition) of every encoding in a layered spec, the shared ones included."""
+    for layer in [spec, *spec.get("layer", [])]:
+        yield from layer.get("encoding", {}).items()
+
+
+def _quantitative_axes(spec: dict):
+    """The axis and scale of every quantitative x or y that draws an axis."""
+    for channel, definition in _encodings(spec):
+        quantitative = channel in ("x", "y") and definition.get("type") == "quantitative"
+        if quantitative and definition.get("axis", {}) is not None:
+            yield channel, definition.get("axis", {}), definition.get("scale", {})
+
+
+def _tooltips(spec: dict):
+    for channel, definition in _encodings(spec):
+        if channel == "tooltip":
+            yield from definition if isinstance(definition, list) else [definition]
+
+
 def _race(names=("sgd", "adam"), **kwargs) -> tuple[dict, dict]:
     """The race view's two specs for variants `names`: the final curves and the losses."""
     x = np.linspace(-1, 1, 11)
@@ -95,6 +115,21 @@ def _race(names=("sgd", "adam"), **kwargs) -> tuple[dict, dict]:
     history = pd.concat([_history([1.0, 0.5], series=name) for name in names])
     fit = race_fit_chart(_points(), curves, x_domain=X_DOMAIN, y_domain=Y_DOMAIN, **kwargs)
     return fit.to_dict(), loss_chart(history).to_dict()
+
+
+def _every_chart() -> dict[str, dict]:
+    """One spec of each builder and axis kind, everything optional given."""
+    diverged = _grid().assign(w=lambda g: g["w"] * 1e12, loss=lambda g: g["loss"] * 1e25 + 30)
+    return {
+        "fit": _fit(**_optional(*OPTIONAL)),
+        "loss log": loss_chart(_history([1.0, 0.5]), reference_loss=0.1, steps=100).to_dict(),
+        "loss linear": loss_chart(_history([1.0, 0.5]), log=False).to_dict(),
+        "race fit": _race()[0],
+        "landscape": landscape_chart(
+            _grid(), _path(), minimum=(2.0, 5.0), current=(1, 4)
+        ).to_dict(),
+        "landscape diverged": landscape_chart(diverged, _path(), minimum=(2.0, 5.0)).to_dict(),
+    }
 
 
 def _grid() -> pd.DataFrame:
@@ -293,12 +328,6 @@ def test_loss_chart_is_log_scaled_by_default_and_linear_on_request():
     assert _layer(linear, "loss")["encoding"]["y"]["scale"]["type"] == "linear"
 
 
-def test_loss_chart_series_tooltip_is_titled_from_labels():
-    spec = loss_chart(_history([1.0]), labels={"series": "曲线"}).to_dict()
-    (series,) = [t for t in _layer(spec, "loss")["encoding"]["tooltip"] if t["field"] == "series"]
-    assert series["title"] == "曲线"
-
-
 def test_loss_chart_x_axis_is_fixed_to_the_run_length_when_given():
     history = _history([1.0, 0.5])
     fixed = _layer(loss_chart(history, steps=5000).to_dict(), "loss")["encoding"]["x"]
@@ -459,6 +488,92 @@ def test_every_label_key_has_an_english_default():
 def test_specs_validate_against_the_vega_lite_schema(chart):
     spec = chart().to_dict(validate=True)
     alt.LayerChart.validate({k: v for k, v in spec.items() if k != "$schema"})
+
+
+@pytest.mark.parametrize("name", list(_every_chart()))
+def test_every_quantitative_axis_formats_its_labels_from_its_own_scale(name):
+    # One notation per axis: the label expression picks it from the whole scale's domain, so
+    # "10,000,000,000" and "1e+14" never share an axis.
+    axes = list(_quantitative_axes(_every_chart()[name]))
+    assert axes
+    for channel, axis, _ in axes:
+        assert f"domain('{channel}')" in axis["labelExpr"]
+        assert "'.4~r'" in axis["labelExpr"] and "'.3~e'" in axis["labelExpr"]
+
+
+@pytest.mark.parametrize("name", list(_every_chart()))
+def test_log_axes_tick_only_at_powers_of_ten(name):
+    for _, axis, scale in _quantitative_axes(_every_chart()[name]):
+        if scale.get("type") == "log":
+            exponents = [math.log10(v) for v in axis["values"]]
+            assert exponents == [round(e) for e in exponents] and len(exponents) > 40
+            assert "tickCount" in axis  # Vega thins explicit values only to a tick count
+
+
+def test_loss_chart_y_axis_ticks_at_powers_of_ten_only_on_the_log_scale():
+    log = loss_chart(_history([1.0, 0.5])).to_dict()
+    linear = loss_chart(_history([1.0, 0.5]), log=False).to_dict()
+    assert "values" in _layer(log, "loss")["encoding"]["y"]["axis"]
+    assert "values" not in _layer(linear, "loss")["encoding"]["y"]["axis"]
+
+
+@pytest.mark.parametrize("scale", [20.0, 1e25], ids=["two-fold", "diverged"])
+def test_landscape_colour_bar_labels_sit_at_round_losses_inside_its_range(scale):
+    grid = _grid().assign(loss=lambda g: g["loss"] * scale + 29.66)
+    fill = _layer(landscape_chart(grid, _path(), minimum=(2.0, 5.0)).to_dict(), "heatmap")
+    legend = fill["encoding"]["fill"]["legend"]
+    lo, hi = grid["loss"].min(), grid["loss"].max()
+    assert "domain('fill')" in legend["labelExpr"]
+    assert 2 <= len(legend["values"]) <= 6
+    for value in legend["values"]:
+        assert lo <= value <= hi
+        mantissa = value / 10 ** math.floor(math.log10(value))
+        assert min(abs(mantissa - m) for m in (1, 2, 5)) < 1e-9
+
+
+def test_landscape_colour_bar_is_labelled_inside_the_finite_losses():
+    grid = _grid().assign(loss=lambda g: g["loss"].where(g["loss"] < 8, math.inf))
+    fill = _layer(landscape_chart(grid, _path(), minimum=(2.0, 5.0)).to_dict(), "heatmap")
+    values = fill["encoding"]["fill"]["legend"]["values"]
+    assert values and max(values) <= grid["loss"][np.isfinite(grid["loss"])].max()
+
+
+def test_landscape_colour_bar_of_a_narrow_range_is_labelled_at_its_ends():
+    grid = _grid().assign(loss=lambda g: g["loss"] + 29.66)  # 29.66 to 37.66: no round value
+    fill = _layer(landscape_chart(grid, _path(), minimum=(2.0, 5.0)).to_dict(), "heatmap")
+    ends = [grid["loss"].min(), grid["loss"].max()]
+    assert fill["encoding"]["fill"]["legend"]["values"] == ends
+
+
+@pytest.mark.parametrize("name", list(_every_chart()))
+def test_every_tooltip_field_has_a_title_and_numbers_a_format(name):
+    tooltips = list(_tooltips(_every_chart()[name]))
+    for tip in tooltips:
+        assert tip.get("title")
+        if tip["type"] == "quantitative":
+            assert tip["format"] in (".4~g", "d")
+
+
+def test_loss_chart_series_tooltip_is_titled_from_labels():
+    spec = loss_chart(_history([1.0]), labels={"series": "曲线"}).to_dict()
+    (series,) = [t for t in _layer(spec, "loss")["encoding"]["tooltip"] if t["field"] == "series"]
+    assert series["title"] == "曲线"
+
+
+@pytest.mark.parametrize("name", list(_every_chart()))
+def test_x_axes_flush_labels_near_their_ends_inward(name):
+    # Streamlit's theme flushes only labels within 1 px of an end; one a few pixels in (the
+    # last tick of an upload's padded domain) was centred on its tick and cut at the edge.
+    for channel, axis, _ in _quantitative_axes(_every_chart()[name]):
+        if channel == "x":
+            assert axis["labelFlush"] >= 10
+
+
+@pytest.mark.parametrize("name", ["loss log", "loss linear", "landscape diverged"])
+def test_y_axes_whose_labels_change_width_keep_a_minimum_extent(name):
+    for channel, axis, _ in _quantitative_axes(_every_chart()[name]):
+        if channel == "y":
+            assert axis["minExtent"] >= 40
 
 
 def test_charts_and_landscape_do_not_import_streamlit():
