@@ -33,6 +33,7 @@ DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
         "truth": "true function",  # the generating function without noise
         "reference": "least squares",  # closed-form fit (fit_chart) and its loss (loss_chart)
         "units": "hidden units",  # each hidden unit's contribution w_j·h_j(x)
+        "outlier": "outlier",  # the text written beside each added point
         # loss_chart
         "loss_title": "Loss",
         "step": "step",  # x axis: optimizer updates
@@ -57,7 +58,7 @@ COLOURS: Mapping[str, str] = MappingProxyType(
     {
         "train": "#1f77b4",
         "test": "#ff7f0e",
-        "added": "#9467bd",
+        "added": "#e7298a",  # magenta: no other series is near it, and it is drawn outlined
         "model": "#d62728",
         "truth": "#7f7f7f",
         "reference": "#2ca02c",
@@ -80,6 +81,7 @@ LOG_FLOOR = 1e-12  # landscape losses below this are drawn at it (an exact fit h
 # Tick values of every log axis: Vega keeps those inside the domain (log scales are niced to
 # powers of ten, so at least two are), and thins them to the tick count by halving.
 POWERS_OF_TEN = tuple(10.0**k for k in range(-45, 46))  # float32 spans 1e-45 to 3e38
+ADDED_SIZE = 260  # an added point's area in px²; the others are 30 (40 if selectable)
 TIP_FORMAT = ".4~g"  # four significant digits in every tooltip number
 # Streamlit's theme flushes only labels within 1 px of an axis end; one a few px in (the last
 # tick of an upload's padded domain) was centred on its tick and cut at the chart's edge.
@@ -106,7 +108,9 @@ def fit_chart(
 
     points: x, y, split ("train" | "test" | "added"), optionally id (what a click selects).
     curve: x, y_hat. truth, reference: x, y. units: x, unit, y (one line per unit).
-    Layers, bottom to top, those given: units, truth, reference, model, points.
+    Layers, bottom to top, those given: units, truth, reference, model, points, and always
+    outliers (the added points' text labels; no rows when there are none).
+    Added points are drawn big and outlined: a student who adds one must see where it went.
     selectable: add the point selection `picked` (by `id` when points has it) for
     `st.altair_chart(on_select="rerun")`; give that chart a `key` so its identity does not
     follow the data, which changes every frame.
@@ -147,25 +151,46 @@ def fit_chart(
         layers.append(line("reference", strokeWidth=2, strokeDash=[6, 4]))
     layers.append(line("model", strokeWidth=3).encode(color=alt.Color(datum=text["model"])))
 
-    picked, size = None, {}
+    # Added points: big, opaque and outlined, whatever else is on. Conditions on the split
+    # rather than a layer of their own, so that a click on one still selects it. The first
+    # condition that holds wins: an added point stays big when picked, its outline thickens.
+    added = alt.datum.split == "added"
+    size, outline = alt.when(added).then(alt.value(ADDED_SIZE)), alt.value(1.5)
+    picked = None
     if selectable:
         fields = ["id"] if "id" in points.columns else alt.Undefined
         picked = alt.selection_point(name="picked", fields=fields, on="click")
-        size = {"size": alt.when(picked, empty=False).then(alt.value(150)).otherwise(alt.value(40))}
+        size = size.when(picked, empty=False).then(alt.value(150)).otherwise(alt.value(40))
+        outline = alt.when(picked, empty=False).then(alt.value(3)).otherwise(outline)
+    else:
+        size = size.otherwise(alt.value(30))  # Vega-Lite's default point size
     scatter = (
         alt.Chart(data["points"], name="points")
-        .mark_point(clip=True, filled=True, opacity=0.7)
+        .mark_point(clip=True, filled=True)
         .encode(
             color=alt.Color("series:N", scale=colour_scale, legend=legend),
             shape=alt.Shape("series:N", scale=shape_scale, legend=legend),
+            size=size,
+            opacity=alt.when(added).then(alt.value(1)).otherwise(alt.value(0.7)),
+            stroke=alt.when(added).then(alt.value("black")).otherwise(alt.value(None)),
+            strokeWidth=outline,
             tooltip=[
                 alt.Tooltip("x:Q", format=TIP_FORMAT, title=x_name),
                 alt.Tooltip("y:Q", format=TIP_FORMAT, title=y_name),
             ],
-            **size,
         )
     )
     layers.append(scatter.add_params(picked) if picked is not None else scatter)
+    layers.append(
+        alt.Chart(data["outliers"], name="outliers").mark_text(
+            clip=True,
+            text=text["outlier"],
+            baseline="bottom",
+            dy=-12,  # centred above the point: the page adds outliers above the data
+            fontWeight="bold",
+            color=COLOURS["added"],
+        )
+    )
     encoding = alt.FacetedEncoding(
         x=alt.X("x:Q", scale=x_scale, title=x_name, axis=_axis("x")),
         y=alt.Y("y:Q", scale=y_scale, title=y_name, axis=_axis("y")),
@@ -205,6 +230,8 @@ def fit_data(
     # y_hat is renamed so that every layer shares the chart-level x and y encodings.
     data["model"] = curve.rename(columns={"y_hat": "y"})
     data["points"] = points.assign(series=points["split"].map({k: text[k] for k in SPLITS}))
+    # the outlier labels' table: always there, so the layers do not depend on the points
+    data["outliers"] = points.loc[points["split"] == "added", ["x", "y"]]
     return data
 
 
@@ -270,7 +297,7 @@ def loss_chart(
         # scale, whose domain includes it.
         rule = (
             alt.Chart(data["reference"], name="reference")
-            .mark_rule(color=COLOURS["reference"], strokeDash=[6, 4], strokeWidth=1.5)
+            .mark_rule(clip=True, color=COLOURS["reference"], strokeDash=[6, 4], strokeWidth=1.5)
             .encode(y=y_axis)
         )
         layers.append(rule)

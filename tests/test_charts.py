@@ -151,7 +151,7 @@ def _path() -> pd.DataFrame:
 def test_fit_chart_has_exactly_the_layers_given_in_a_fixed_order(given):
     spec = _fit(**_optional(*given))
     expected = [name for name in ("units", "truth", "reference") if name in given]
-    assert [layer["name"] for layer in spec["layer"]] == [*expected, "model", "points"]
+    assert [layer["name"] for layer in spec["layer"]] == [*expected, "model", "points", "outliers"]
 
 
 def test_fit_chart_axes_are_fixed_to_the_given_domains():
@@ -282,6 +282,56 @@ def test_fit_chart_axis_titles_can_name_the_uploaded_columns():
 def test_fit_chart_axis_titles_default_to_the_labels():
     spec = _fit(labels=ZH)
     assert (spec["encoding"]["x"]["title"], spec["encoding"]["y"]["title"]) == (ZH["x"], "y")
+
+
+def _added_size(spec: dict) -> float:
+    """The size a point with split "added" gets (first matching condition, as Vega does)."""
+    size = _layer(spec, "points")["encoding"]["size"]
+    conditions = size.get("condition", [])
+    for condition in conditions if isinstance(conditions, list) else [conditions]:
+        if "added" in str(condition.get("test", "")):
+            return condition["value"]
+    return size.get("value", 30)
+
+
+@pytest.mark.parametrize("selectable", [False, True])
+def test_fit_chart_draws_added_points_big_with_a_stroke(selectable):
+    spec = _fit(selectable=selectable, with_id=True)
+    assert _added_size(spec) >= 150
+    stroke = _layer(spec, "points")["encoding"]["stroke"]
+    (condition,) = stroke["condition"]
+    assert "added" in condition["test"] and condition["value"] not in (None, "transparent")
+    assert stroke["value"] is None  # train and test points keep no outline
+
+
+def test_fit_chart_added_points_contrast_with_every_other_series():
+    scale = _colour_scale(_fit(**_optional(*OPTIONAL)), "points")
+    colour = dict(zip(scale["domain"], scale["range"], strict=True))
+    added = colour.pop(DEFAULT_LABELS["added"])
+    assert added not in colour.values()
+
+
+def test_fit_chart_labels_each_added_point_with_the_outlier_label():
+    spec = _fit(labels={"outlier": "离群点"})
+    layer = _layer(spec, "outliers")
+    assert (layer["mark"]["type"], layer["mark"]["text"]) == ("text", "离群点")
+    added = _points().query("split == 'added'")
+    assert [(r["x"], r["y"]) for r in _rows(spec, "outliers")] == list(
+        zip(added["x"], added["y"], strict=True)
+    )
+
+
+def test_fit_chart_without_added_points_has_an_empty_outlier_layer():
+    points = _points().query("split != 'added'")
+    spec = fit_chart(points, _curve(), x_domain=X_DOMAIN, y_domain=Y_DOMAIN).to_dict()
+    assert _rows(spec, "outliers") == []
+
+
+def test_fit_chart_keeps_the_true_function_when_points_are_added():
+    points = _points().assign(split="added")
+    chart = fit_chart(points, _curve(), x_domain=X_DOMAIN, y_domain=Y_DOMAIN, **_optional("truth"))
+    spec = chart.to_dict()
+    assert [row["y"] for row in _rows(spec, "truth")] == list(_optional("truth")["truth"]["y"])
 
 
 # race_fit_chart
@@ -574,6 +624,14 @@ def test_y_axes_whose_labels_change_width_keep_a_minimum_extent(name):
     for channel, axis, _ in _quantitative_axes(_every_chart()[name]):
         if channel == "y":
             assert axis["minExtent"] >= 40
+
+
+@pytest.mark.parametrize("name", list(_every_chart()))
+def test_every_line_is_clipped_to_the_plot(name):
+    for layer in _every_chart()[name]["layer"]:
+        mark = layer["mark"]
+        if mark["type"] in ("line", "rule"):
+            assert mark["clip"] is True, layer.get("name")
 
 
 def test_charts_and_landscape_do_not_import_streamlit():
