@@ -8,6 +8,7 @@ import io
 import logging
 import math
 import os
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -27,7 +28,7 @@ from fitcore.config import (
     SPEEDS,
     UiSettings,
 )
-from fitcore.data import DATASETS, edit, near, points_digest
+from fitcore.data import DATASETS, edit, near, outlier, points_digest
 from fitcore.i18n import catalog, pick_language
 from fitcore.models import build_model, describe, equation
 from fitcore.player import SharedRun
@@ -43,10 +44,16 @@ log = logging.getLogger("fitlab")
 # 0.72x: past ~120 ms the full reruns at start and end dominate, not the frames.)
 INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.15}
 MAX_BUDGET = 0.12
+# At max a fast machine could train a whole run in one budget: each rerun skips at most enough
+# frames that a student still sees this many (the parabola taking shape, not just its end).
+MIN_FRAMES_AT_MAX = 15
 MAX_ADDED = 20  # outliers a student may add: enough to make the point, bounded per session
 LR_STEPS = [1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0]
 DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0]
 FIELDS = [f.name for f in dataclasses.fields(FitConfig)]
+# Served by this server: a Material icon as page_icon is fetched from fonts.gstatic.com, which
+# schools offline and networks in mainland China cannot reach.
+FAVICON = str(Path(__file__).parent / "assets" / "favicon.png")
 
 
 def one_torch_thread() -> None:
@@ -94,22 +101,27 @@ def query_dict() -> dict[str, list[str]]:
     return {k: st.query_params.get_all(k) for k in st.query_params}
 
 
+def link_warnings(query: dict[str, list[str]], lang: str) -> list[str]:
+    """What in the opening link could not be used, in the page's language."""
+    return UiSettings.from_query(query, lang=lang)[1] + FitConfig.from_query(query, lang=lang)[1]
+
+
 def init_state() -> None:
     """Session state, set up once per session from the link's query string."""
     if "values" in st.session_state:
         return
     query = query_dict()
-    cfg, warnings = FitConfig.from_query(query)
-    ui, ui_warnings = UiSettings.from_query(query)
+    cfg, _ = FitConfig.from_query(query)
+    ui, _ = UiSettings.from_query(query)
     st.session_state.update(
         values={f: getattr(cfg, f) for f in FIELDS},  # the settings, also while a widget is hidden
+        link_query=query,  # its warnings are written in whatever language the page is in
         lang=pick_language(ui.lang, st.context.locale),
         speed=ui.speed,
         # the preset only names the settings while they are still exactly the preset's
         preset=ui.preset if ui.preset and PRESETS[ui.preset] == cfg else "custom",
         lang_chosen=ui.lang is not None,  # else the browser's language, not written to links
         hide=ui.hide,
-        link_warnings=ui_warnings + warnings,
         playing=ui.autoplay,
         cursor=0,  # the step on screen
         run_key=None,
@@ -181,6 +193,7 @@ def sidebar(T) -> FitConfig:
             )
         values = dict(ss["values"])  # a preset may have replaced them
 
+        # The tutorial's controls first: data, model, learning rate, steps, speed.
         st.subheader(T["g_data"])
         values["dataset"] = control(
             T,
@@ -193,16 +206,18 @@ def sidebar(T) -> FitConfig:
             st.caption(T[f"dsd_{values['dataset']}"])
         if values["dataset"] == "csv":
             upload_ui(T)
-        values["n_points"] = control(T, "n_points", st.slider, *LIMITS["n_points"], step=1)
         values["noise"] = control(T, "noise", st.slider, *LIMITS["noise"], step=0.05)
-        values["test_fraction"] = control(
-            T, "test_fraction", st.slider, *LIMITS["test_fraction"], step=0.05
-        )
-        values["seed"] = control(T, "seed", st.number_input, *LIMITS["seed"], step=1)
+        values["n_points"] = control(T, "n_points", st.slider, *LIMITS["n_points"], step=1)
 
         st.subheader(T["g_model"])
+        # the heading names the group; a second "Model" above the box would only repeat it
         values["model"] = control(
-            T, "model", st.radio, MODELS, horizontal=True, format_func=lambda m: T[f"m_{m}"]
+            T,
+            "model",
+            st.selectbox,
+            MODELS,
+            format_func=lambda m: T[f"m_{m}"],
+            label_visibility="collapsed",
         )
         values["degree"] = control(
             T, "degree", st.slider, *LIMITS["degree"], visible=values["model"] == "poly"
@@ -216,11 +231,15 @@ def sidebar(T) -> FitConfig:
         )
         values["hidden"] = _parse_hidden(T, hidden_text, values["hidden"])
         values["activation"] = control(
-            T, "activation", st.selectbox, ACTIVATIONS, visible=values["model"] == "mlp"
+            T,
+            "activation",
+            st.selectbox,
+            ACTIVATIONS,
+            visible=values["model"] == "mlp",
+            format_func=lambda a: T[f"act_{a}"],
         )
 
         st.subheader(T["g_training"])
-        values["optimizer"] = control(T, "optimizer", st.selectbox, OPTIMIZERS)
         values["lr"] = control(
             T,
             "lr",
@@ -228,38 +247,49 @@ def sidebar(T) -> FitConfig:
             options=sorted({*LR_STEPS, values["lr"]}),
             format_func=lambda v: f"{v:g}",
         )
-        values["momentum"] = control(
-            T,
-            "momentum",
-            st.slider,
-            *LIMITS["momentum"],
-            step=0.01,
-            visible=values["optimizer"] in MOMENTUM_OPTIMIZERS,
-        )
-        values["weight_decay"] = control(
-            T,
-            "weight_decay",
-            st.select_slider,
-            options=sorted({*DECAYS, values["weight_decay"]}),
-            format_func=lambda v: f"{v:g}",
-        )
-        values["batch_size"] = control(
-            T, "batch_size", st.number_input, *LIMITS["batch_size"], step=1
-        )
-        values["loss"] = control(T, "loss", st.selectbox, LOSSES, format_func=lambda v: T[f"l_{v}"])
         values["steps"] = control(T, "steps", st.number_input, *LIMITS["steps"], step=100)
-        values["every"] = control(T, "every", st.number_input, *LIMITS["every"], step=10)
-
-        st.subheader(T["g_display"])
         if "speed" not in ss["hide"]:
-            st.radio(
+            st.select_slider(
                 T["speed"],
                 SPEEDS,
                 key="speed",
-                horizontal=True,
                 help=T["speed_help"],
                 format_func=lambda s: T[f"sp_{s}"],
             )
+
+        # The rest, folded: what a first lesson does not touch.
+        with st.expander(T["g_more"], icon=":material/tune:"):
+            values["optimizer"] = control(
+                T, "optimizer", st.selectbox, OPTIMIZERS, format_func=lambda o: T[f"opt_{o}"]
+            )
+            values["momentum"] = control(
+                T,
+                "momentum",
+                st.slider,
+                *LIMITS["momentum"],
+                step=0.01,
+                visible=values["optimizer"] in MOMENTUM_OPTIMIZERS,
+            )
+            values["loss"] = control(
+                T, "loss", st.selectbox, LOSSES, format_func=lambda v: T[f"l_{v}"]
+            )
+            values["batch_size"] = control(
+                T, "batch_size", st.number_input, *LIMITS["batch_size"], step=1
+            )
+            values["weight_decay"] = control(
+                T,
+                "weight_decay",
+                st.select_slider,
+                options=sorted({*DECAYS, values["weight_decay"]}),
+                format_func=lambda v: f"{v:g}",
+            )
+            values["test_fraction"] = control(
+                T, "test_fraction", st.slider, *LIMITS["test_fraction"], step=0.05
+            )
+            values["seed"] = control(T, "seed", st.number_input, *LIMITS["seed"], step=1)
+            values["every"] = control(T, "every", st.number_input, *LIMITS["every"], step=10)
+
+        st.subheader(T["g_display"])
         for key, applies in {
             "log_loss": True,
             "show_truth": values["dataset"] in DATASETS,
@@ -319,7 +349,7 @@ def suggested_lr(key: str, _cfg: FitConfig, _points) -> float:
 
 def buttons(T, run: SharedRun, cfg: FitConfig) -> None:
     ss = st.session_state
-    at_end = _is_last(run, ss["cursor"])
+    at_end = run.is_last(ss["cursor"])
     started = ss["cursor"] > 0 or ss.get("advance", False)
     label = T["again"] if at_end else (T["resume"] if started else T["train"])
     icon = ":material/replay:" if at_end else ":material/play_arrow:"
@@ -380,24 +410,32 @@ def guarded(T, part) -> None:
 
 
 def live(T, run: SharedRun, cfg: FitConfig) -> None:
-    """Everything that changes per frame; reruns alone on a timer while training."""
+    """Everything that changes per frame; reruns alone on a timer while training.
+
+    Call it after the rest of the page is drawn (inside the slot kept for it): the timer
+    starts when the fragment is registered, and ticks that arrived while the page was still
+    drawing would advance frames no student saw.
+    """
     ss = st.session_state
     playing = ss["playing"]
+    full_run = [True]  # the first call is this full run's; timer ticks come after it
 
     def frame_area() -> None:
         one_torch_thread()  # a fragment rerun does not run main()
         if ss.pop("full_rerun", False):
             st.rerun()  # a button inside this fragment changed a setting in the sidebar
-        frame = _frame_at(run, ss["cursor"])
-        if ss.pop("advance", False) or ss["playing"]:
+        ticked, full_run[0] = not full_run[0], False
+        frame = run.frame_at(ss["cursor"])
+        # a full run (opening a link with autoplay, pressing Train) first shows where it is
+        if ss.pop("advance", False) or (ss["playing"] and ticked):
             if ss["playing"] and ss["speed"] == "max":
-                nxt = run.catch_up(frame.step, MAX_BUDGET)
+                nxt = run.catch_up(frame.step, MAX_BUDGET, max_frames_per_rerun(cfg))
             else:
                 nxt = run.after(frame.step)
             if nxt is not None:
                 frame = nxt
                 ss["cursor"] = frame.step
-            if ss["playing"] and (nxt is None or frame.diverged or _is_last(run, frame.step)):
+            if ss["playing"] and (nxt is None or frame.diverged or run.is_last(frame.step)):
                 ss["playing"] = False
                 st.rerun()  # the whole page: stops the timer and relabels the buttons
         draw(T, run, cfg, frame)
@@ -412,18 +450,10 @@ def live(T, run: SharedRun, cfg: FitConfig) -> None:
     st.fragment(run_every=INTERVALS[ss["speed"]] if playing else None)(guarded_frame_area)()
 
 
-def _frame_at(run: SharedRun, step: int):
-    """The frame for `step` (the newest at or before it when frames were thinned)."""
-    best = run.first()
-    for frame in run.frames:
-        if frame.step > step:
-            break
-        best = frame
-    return best
-
-
-def _is_last(run: SharedRun, step: int) -> bool:
-    return run.done and step >= run.frames[-1].step
+def max_frames_per_rerun(cfg: FitConfig) -> int:
+    """At max, how many frames one rerun may skip ahead: a run shows MIN_FRAMES_AT_MAX."""
+    frames = cfg.steps // cfg.every + 2  # step 0, every `every`, and the last
+    return max(1, math.ceil(frames / MIN_FRAMES_AT_MAX))
 
 
 def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
@@ -431,10 +461,7 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
     ss = st.session_state
     display = ss["display"]
     scene = run.scene
-    shown = frame
-    if frame.diverged:
-        finite = [f for f in run.frames if not f.diverged]
-        shown = finite[-1] if finite else frame
+    shown = run.last_good(frame.step)  # after a divergence, the last good fit stays
     with st.container(key="status"):
         st.progress(
             min(frame.step / cfg.steps, 1.0),
@@ -467,7 +494,8 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
     if ss["edits"]["added"]:
         is_added = near(points, ss["edits"]["added"])
         points = points.assign(split=points["split"].where(~is_added, "added"))
-    structure = (ss["run_key"], ss["lang"], tuple(sorted(display.items())), editable)
+    titles = axis_titles(cfg)
+    structure = (ss["run_key"], ss["lang"], tuple(sorted(display.items())), editable, titles)
     fit_layers = {
         "truth": scene.truth if display["show_truth"] else None,
         "reference": scene.reference if display["show_reference"] else None,
@@ -477,7 +505,7 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
         "log": display["log_loss"],
         "reference_loss": scene.reference_loss if display["show_reference"] else None,
     }
-    history = run.history(shown.step)
+    history = run.history(frame.step)  # a diverged run's history shows the blow-up
     left, right = st.columns(2)
     with left:
         selection = live_chart(
@@ -490,6 +518,8 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
                 y_domain=scene.y_domain,
                 labels=labels,
                 selectable=editable,
+                x_title=titles[0],
+                y_title=titles[1],
             ),
             charts.fit_data(points, shown.curve, **fit_layers, labels=labels),
             # a new key per edit: a selection must not outlive the points it picked
@@ -511,6 +541,15 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
     if editable:
         edit_points(T, run, selection)
     model_panel(T, cfg, shown)
+
+
+def axis_titles(cfg: FitConfig) -> tuple[str | None, str | None]:
+    """An upload's column names for the axes (None: the charts' own x and y)."""
+    uploaded = st.session_state["uploaded"]
+    if cfg.dataset != "csv" or uploaded is None:
+        return None, None
+    attrs = uploaded[1].attrs
+    return attrs.get("x_name"), attrs.get("y_name")
 
 
 def live_chart(structure: tuple, build, data: dict, **kwargs):
@@ -573,8 +612,11 @@ def how_it_works(T) -> None:
 
 
 def share_link(query: dict[str, str]) -> str:
-    base = st.context.url or "http://localhost:8501/"
-    return base + ("?" + urlencode(query) if query else "")
+    """The page's address with `query`; commas stay commas (hidden=32,32 reads as typed)."""
+    base = (st.context.url or "http://localhost:8501/").split("?")[0]
+    if not base.endswith("/"):
+        base += "/"  # st.context.url has no slash after the host
+    return base + ("?" + urlencode(query, safe=",") if query else "")
 
 
 def share_panel(T, cfg: FitConfig) -> None:
@@ -582,6 +624,8 @@ def share_panel(T, cfg: FitConfig) -> None:
     with st.expander(T["share_panel"], icon=":material/share:"):
         st.caption(T["share_text"])
         st.code(share_link(st.query_params.to_dict()), language="text")
+        if cfg.dataset == "csv" or ss["edits"]["removed"] or ss["edits"]["added"]:
+            st.warning(T["share_not_carried"], icon=":material/link_off:")
     if ss["hide"]:
         return  # a student's page: no teacher tools
     with st.expander(T["teacher_panel"], icon=":material/school:"):
@@ -693,12 +737,8 @@ def edit_points(T, run: SharedRun, selection) -> None:
         removed = set(zip(chosen["x"], chosen["y"], strict=True))
         ss["edits"] = {**edits, "removed": edits["removed"] | removed}
     elif add:
-        n = len(edits["added"])
-        lo, hi = run.scene.x_domain
-        x = lo + (hi - lo) * (0.3 + 0.15 * (n % 4))  # spread successive outliers along x
-        y_lo, y_hi = pts["y"].min(), pts["y"].max()
-        y = float(y_hi + 1.5 * (y_hi - y_lo))
-        ss["edits"] = {**edits, "added": (*edits["added"], (float(x), y))}
+        spot = outlier(pts, run.scene.x_domain, len(edits["added"]))
+        ss["edits"] = {**edits, "added": (*edits["added"], spot)}
     elif undo:
         ss["edits"] = {**edits, "removed": frozenset(), "added": ()}
     if remove or add or undo:
@@ -727,7 +767,7 @@ def _replay() -> None:
 def views(T, run: SharedRun, cfg: FitConfig, points) -> None:
     """The teaching views below the live area; redrawn on full reruns, not every frame."""
     ss = st.session_state
-    frame = _frame_at(run, ss["cursor"])
+    frame = run.frame_at(ss["cursor"])
     names = ["how_panel", "race_panel", "code_panel", "download_panel"]
     if cfg.model == "linear":
         names.insert(0, "landscape_panel")
@@ -823,13 +863,17 @@ def race_view(T, run: SharedRun, cfg: FitConfig, points) -> None:
             max_selections=8,
         )
         variants = [{"lr": lr} for lr in sorted(chosen)]
-        names = [f"lr={lr:g}" for lr in sorted(chosen)]
+        names = [f"{T['lr']} {lr:g}" for lr in sorted(chosen)]
     else:
         chosen = st.multiselect(
-            T["optimizer"], OPTIMIZERS, key="race_opts", default=["sgd", "adam"]
+            T["optimizer"],
+            OPTIMIZERS,
+            key="race_opts",
+            default=["sgd", "adam"],
+            format_func=lambda o: T[f"opt_{o}"],
         )
         variants = [{"optimizer": o} for o in chosen]
-        names = list(chosen)
+        names = [T[f"opt_{o}"] for o in chosen]
     if len(variants) < 2:
         st.info(T["race_need_two"])
         return
@@ -853,12 +897,17 @@ def race_view(T, run: SharedRun, cfg: FitConfig, points) -> None:
                 x_domain=run.scene.x_domain,
                 y_domain=run.scene.y_domain,
                 labels=labels,
+                series=names,
+                x_title=axis_titles(cfg)[0],
+                y_title=axis_titles(cfg)[1],
             ),
             width="stretch",
         )
     with right:
         st.altair_chart(
-            charts.loss_chart(history[["step", "loss", "series"]], steps=cfg.steps, labels=labels),
+            charts.loss_chart(
+                history[["step", "loss", "series"]], steps=cfg.steps, labels=labels, series=names
+            ),
             width="stretch",
         )
 
@@ -912,7 +961,7 @@ def main() -> None:
     _torch_setup()
     init_state()
     T = catalog(st.session_state["lang"])
-    st.set_page_config(page_title=T["page_title"], page_icon=":material/show_chart:", layout="wide")
+    st.set_page_config(page_title=T["page_title"], page_icon=FAVICON, layout="wide")
     guarded(T, lambda: page(T))
 
 
@@ -921,8 +970,9 @@ def page(T) -> None:
     ss = st.session_state
     st.title(T["title"])
     st.caption(T["subtitle"])
-    if ss["link_warnings"]:
-        lines = "\n".join(f"- {escape_md(w)}" for w in ss["link_warnings"])
+    warnings = link_warnings(ss["link_query"], ss["lang"])
+    if warnings:
+        lines = "\n".join(f"- {escape_md(w)}" for w in warnings)
         st.warning(T["link_warnings"] + "\n\n" + lines)
     cfg = sidebar(T)
     sync_query(cfg)
@@ -938,9 +988,11 @@ def page(T) -> None:
     run = shared_run(key, cfg, points)
     buttons(T, run, cfg)
     replay(T, run)
-    live(T, run, cfg)
+    slot = st.container()  # the live area, drawn last (see live)
     views(T, run, cfg, points)
     share_panel(T, cfg)
+    with slot:
+        live(T, run, cfg)
 
 
 main()

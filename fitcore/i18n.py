@@ -167,6 +167,8 @@ EN: dict[str, str] = {
     "chart_loss_train": "training loss",
     "chart_loss_test": "test loss",
     "chart_series": "Curve",
+    "chart_outlier": "outlier",
+    "chart_marker": "Point",
     "chart_landscape_title": "Loss landscape",
     "chart_w": "w (slope)",
     "chart_b": "b (intercept)",
@@ -189,6 +191,10 @@ EN: dict[str, str] = {
     "how_update": "and plain gradient descent updates each weight θ by",
     "share_panel": "Share this setup",
     "share_text": "This link opens the page with exactly these settings and the same run:",
+    "share_not_carried": "The link carries the settings, not the points: an uploaded file and "
+    "points you removed or added stay on this page. Whoever opens it starts from the generated "
+    "data, or uploads the same file.",
+    "g_more": "More settings",
     "teacher_panel": "For teachers",
     "teacher_text": "Tick the controls to hide from students (their values still apply), then "
     "copy the link.",
@@ -393,6 +399,8 @@ ZH: dict[str, str] = {
     "chart_loss_train": "训练损失",
     "chart_loss_test": "测试损失",
     "chart_series": "曲线",
+    "chart_outlier": "离群点",
+    "chart_marker": "位置",
     "chart_landscape_title": "损失曲面",
     "chart_w": "w（斜率）",
     "chart_b": "b（截距）",
@@ -411,6 +419,9 @@ ZH: dict[str, str] = {
     "how_update": "最简单的梯度下降这样更新每个权重 θ：",
     "share_panel": "分享这个设置",
     "share_text": "打开这个链接会得到完全相同的设置和相同的训练过程：",
+    "share_not_carried": "链接只带上设置，不带数据点：上传的文件和你删除或添加的点只留在这个页面。"
+    "打开链接的人看到的是生成的数据，或者需要上传同一个文件。",
+    "g_more": "更多设置",
     "teacher_panel": "教师专用",
     "teacher_text": "勾选要对学生隐藏的控件（它们的取值仍然有效），然后复制链接。",
     "autoplay": "打开链接时自动开始训练",

@@ -6,7 +6,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from fitcore import PRESETS, FitConfig, export_script, train_iter
+from fitcore import PRESETS, FitConfig, export_script, suggest_lr, train_iter
 from fitcore.config import HIDEABLE
 
 APP = "../streamlit_app.py"
@@ -68,7 +68,7 @@ def test_train_then_pause_keeps_the_step():
 
 def test_a_setting_change_starts_a_fresh_run_and_says_so():
     at = click(click(open_page(), "step"), "step")
-    at.radio(key="model").set_value("linear").run()
+    at.selectbox(key="model").set_value("linear").run()
     assert not at.exception
     assert status(at) == "step 0 / 5000"
     assert any("starts again" in t.proto.body for t in at.toast)
@@ -88,11 +88,12 @@ def test_divergence_explains_and_suggests_a_learning_rate():
         if at.error:
             break
     message = at.error[0].value
+    suggestion = suggest_lr(FitConfig(dataset="linear", noise=0.5, lr=10.0, steps=200, every=10))
     assert "too high" in message and "learning rate 10" in message
-    assert "Try a learning rate of 0.5" in message
+    assert f"Try a learning rate of {suggestion:g}" in message
     assert metric(at, "Training loss") not in ("nan", "inf")  # the last finite fit stays
     at = click(at, "use_lr")
-    assert at.select_slider(key="lr").value == 0.5
+    assert at.select_slider(key="lr").value == suggestion
     assert status(at) == "step 0 / 200"
     assert not at.error
 
@@ -123,7 +124,7 @@ def test_a_link_restores_every_widget():
         "noise": at.slider(key="noise").value,
         "test_fraction": at.slider(key="test_fraction").value,
         "seed": at.number_input(key="seed").value,
-        "model": at.radio(key="model").value,
+        "model": at.selectbox(key="model").value,
         "hidden": tuple(int(w) for w in at.text_input(key="hidden").value.split(",")),
         "activation": at.selectbox(key="activation").value,
         "optimizer": at.selectbox(key="optimizer").value,
@@ -215,9 +216,9 @@ def test_race_draws_one_loss_line_per_learning_rate():
     assert len(charts) == 4  # the live pair and the race pair
     race_loss = json.loads(charts[-1].proto.spec)
     assert race_loss["layer"][0]["encoding"]["color"]["scale"]["domain"] == [
-        "lr=0.01",
-        "lr=0.05",
-        "lr=0.5",
+        "Learning rate 0.01",
+        "Learning rate 0.05",
+        "Learning rate 0.5",
     ]
 
 
@@ -302,7 +303,7 @@ def test_hidden_units_toggle_draws_one_curve_per_unit_summing_to_the_model():
     tables = {
         d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in fit.proto.datasets
     }
-    assert list(tables) == ["units", "truth", "model", "points"]
+    assert list(tables) == ["units", "truth", "model", "points", "outliers"]
     units, model = tables["units"], tables["model"]
     assert sorted(units["unit"].unique()) == list(range(10))  # the blog's 10 hidden units
     # the model is its bias plus the units' contributions, at every x of the grid

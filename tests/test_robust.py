@@ -94,7 +94,7 @@ def test_widget_extremes_step_without_errors(n_points, test_fraction, batch_size
     at.slider(key="n_points").set_value(n_points)
     at.slider(key="test_fraction").set_value(test_fraction)
     at.number_input(key="batch_size").set_value(batch_size)
-    at.radio(key="model").set_value(model)
+    at.selectbox(key="model").set_value(model)
     at.select_slider(key="lr").set_value(lr)
     at.run()
     for _ in range(3):
