@@ -5,8 +5,11 @@ import contextlib
 import dataclasses
 import io
 import json
+import re
+import string
 import subprocess
 import sys
+import tokenize
 from unittest import mock
 
 import numpy as np
@@ -17,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fitcore import PRESETS, FitConfig, train_iter
-from fitcore.codegen import FORMULAS, _float32_literal, export_script
+from fitcore.codegen import FORMULAS, TEXT, _float32_literal, export_script
 from fitcore.config import ACTIVATIONS, LOSSES, MODELS, OPTIMIZERS
 from fitcore.data import DATASETS, edit, make_data
 from fitcore.models import describe
@@ -179,6 +182,15 @@ WEIGHTS = {
     "minibatches-and-test-split": 40,
     "uploaded-cars-test-split": 150,
 }
+# Runs also exported with lang="zh": every kind of block the script has (poly, minibatches and a
+# test split, uploaded and edited points, divergence), and one with --weights.
+ZH_CASES = [
+    "poly-sgd-momentum",
+    "minibatches-and-test-split",
+    "uploaded-cars-test-split",
+    "edited-generated-points",
+    "diverging",
+]
 DIVERGING = FitConfig(dataset="linear", noise=0.5, lr=10.0, steps=500, every=100)
 BLOG_SEED = 1
 BLOG = dataclasses.replace(PRESETS["blog-quadratic"], seed=BLOG_SEED)
@@ -252,6 +264,12 @@ def outputs(tmp_path_factory) -> dict[str, Run]:
         path = folder / f"fitlab_step{k}_{name}.pt"
         path.write_bytes(page_download(cfg, k, points))
         jobs[f"weights-{name}"] = (jobs[name][0], ["--weights", str(path)])
+    for name in ZH_CASES:
+        jobs[f"zh-{name}"] = (export_script(*runs[name], lang="zh"), [])
+    name = "uploaded-cars-test-split"
+    path = folder / f"fitlab_step{WEIGHTS[name]}_{name}.pt"
+    jobs[f"zh-weights-{name}"] = (jobs[f"zh-{name}"][0], ["--weights", str(path)])
+    jobs["zh-help"] = (jobs[f"zh-{name}"][0], ["--help"])
     return run_scripts(folder, jobs)
 
 
@@ -438,12 +456,89 @@ small_points = st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cfg=small_configs, points=st.none() | small_points)
-def test_any_config_script_run_in_process_prints_train_iters_losses(cfg, points):
+@given(cfg=small_configs, points=st.none() | small_points, lang=st.sampled_from(sorted(TEXT)))
+def test_any_config_script_run_in_process_prints_train_iters_losses(cfg, points, lang):
     # exec instead of a subprocess: the script imports only torch, already loaded here.
+    script = export_script(cfg, points, lang=lang)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), mock.patch.object(sys, "argv", ["exported"]):
-        exec(compile(export_script(cfg, points), "exported", "exec"), {"__name__": "__main__"})
+        exec(compile(script, "exported", "exec"), {"__name__": "__main__"})
     rows = [line.split() for line in out.getvalue().splitlines() if line.startswith("step ")]
     expected = [(s.step, repr(s.train_loss)) for s in train_iter(cfg, points)]
     assert [(int(row[1]), repr(float(row[3]))) for row in rows] == expected  # repr: nan == nan
+
+
+def test_unknown_language_raises():
+    with pytest.raises(ValueError, match="lang"):
+        export_script(FitConfig(), lang="fr")
+
+
+def test_both_languages_have_the_same_texts_and_placeholders():
+    def placeholders(text: str) -> set[str]:
+        return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+    assert set(TEXT) == {"en", "zh"}
+    assert TEXT["en"].keys() == TEXT["zh"].keys()
+    for key, text in TEXT["en"].items():
+        assert placeholders(TEXT["zh"][key]) == placeholders(text), key
+
+
+# English words a Chinese script may still show: names of things, as the tutorial writes them.
+NAMES = {"PyTorch", "FitLab", "MSE", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Huber", "ReLU"}
+NAMES |= {"python", "fitlab_step", "pt", "sin", "exp"}  # a command line, a file name, formulas
+
+
+def prose(script: str) -> list[str]:
+    """Every comment, docstring and string constant of the script: what a reader reads."""
+    tokens = tokenize.generate_tokens(io.StringIO(script).readline)
+    texts = [t.string for t in tokens if t.type == tokenize.COMMENT]
+    tree = ast.parse(script)
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
+    return texts + [v for v in strings if isinstance(v, str)]
+
+
+def code_names(script: str, cfg: FitConfig) -> set[str]:
+    """Identifiers the script's code uses, and the config's field names and values."""
+    names = set()
+    for node in ast.walk(ast.parse(script)):
+        for attr in ("id", "attr", "arg", "name"):
+            if isinstance(getattr(node, attr, None), str):
+                names.add(getattr(node, attr))
+    return names | {f.name for f in dataclasses.fields(cfg)} | {str(v) for v in vars(cfg).values()}
+
+
+@pytest.mark.parametrize("name", [*CASES, "diverging"])
+def test_chinese_script_has_no_english_words(name):
+    cfg, points = {**CASES, "diverging": (DIVERGING, None)}[name]
+    script = export_script(cfg, points, lang="zh")
+    known = code_names(script, cfg) | NAMES
+    words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(prose(script)))
+    math_names = re.compile(r"[A-Za-z](_\w*)?")  # x, y_hat, P_1, w_k: symbols, not words
+    assert {w for w in words if w not in known and not math_names.fullmatch(w)} == set()
+    assert re.search("[\u4e00-\u9fff]", script)
+
+
+@pytest.mark.parametrize("name", ZH_CASES)
+def test_chinese_script_prints_the_english_scripts_losses(name, outputs):
+    assert step_lines(outputs[f"zh-{name}"]) == step_lines(outputs[name])
+
+
+def test_chinese_script_with_weights_prints_the_english_scripts_losses(outputs):
+    name = "uploaded-cars-test-split"
+    zh, en = outputs[f"zh-weights-{name}"], outputs[f"weights-{name}"]
+    assert zh.error is None, zh.error
+    assert zh.stdout.splitlines()[-1] == en.stdout.splitlines()[-1]
+
+
+def test_chinese_script_says_it_diverged_in_chinese(outputs):
+    out = outputs["zh-diverging"].stdout
+    step = printed(outputs["zh-diverging"])[-1][0]
+    assert TEXT["zh"]["diverged"].format(step=step) in out
+    assert "diverged" not in out
+
+
+def test_chinese_scripts_help_is_in_chinese(outputs):
+    out = outputs["zh-help"]
+    assert out.error is None, out.error
+    flat = "".join(out.stdout.split())  # argparse wraps the help to the terminal
+    assert "".join(TEXT["zh"]["weights_help"].split()) in flat
