@@ -270,7 +270,7 @@ def _header(t: dict[str, str], cfg: FitConfig, points: pd.DataFrame | None, n_te
         [
             *_comment(t["title"]),
             "#",
-            *_comment(t["settings"].format(settings=settings)),  # wrapped
+            *_comment(t["settings"].format(settings=settings)),
             "#",
             *_comment(t["run"]),
             f"#     step <n> loss <{value}>{test}",
