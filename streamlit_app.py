@@ -56,6 +56,14 @@ FIELDS = [f.name for f in dataclasses.fields(FitConfig)]
 FAVICON = str(Path(__file__).parent / "assets" / "favicon.png")
 
 
+# Streamlit's wide layout leaves ~110 px above the title: on a laptop that pushes the charts
+# below the fold. Buttons keep their labels on one line so four fit a phone's row.
+PAGE_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+.st-key-controls button p { white-space: nowrap; }
+</style>"""
+
+
 def one_torch_thread() -> None:
     """Train on this thread alone: call first in every script and fragment run.
 
@@ -122,7 +130,8 @@ def init_state() -> None:
         preset=ui.preset if ui.preset and PRESETS[ui.preset] == cfg else "custom",
         lang_chosen=ui.lang is not None,  # else the browser's language, not written to links
         hide=ui.hide,
-        playing=ui.autoplay,
+        playing=False,
+        armed=ui.autoplay,  # autoplay: start once the browser has drawn step 0 (page_ready)
         cursor=0,  # the step on screen
         run_key=None,
         autoplay=ui.autoplay,
@@ -375,24 +384,64 @@ def buttons(T, run: SharedRun, cfg: FitConfig) -> None:
         )
 
 
+# Runs in the browser: reports once the status and both live charts are on screen. An autoplay
+# link started training as the script finished, and the browser drew its first frame only
+# after the timer had run 4-7 frames on (steps 0-600 of the parabola were never shown).
+READY_JS = """
+export default function ({ setTriggerValue }) {
+  const started = performance.now();
+  const drawn = () => {
+    const status = document.querySelector('.st-key-status');
+    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+    return status && status.innerText.trim() && charts.length >= 2
+      && charts.every((c) => c.querySelector('canvas, svg'));
+  };
+  const poll = () => {
+    if (drawn() || performance.now() - started > 15000) {
+      // two animation frames: what was laid out has been painted
+      requestAnimationFrame(() => requestAnimationFrame(() => setTriggerValue('ready', true)));
+    } else {
+      setTimeout(poll, 50);
+    }
+  };
+  poll();
+}
+"""
+
+
+@st.cache_resource
+def ready_signal():
+    """The page_ready component, registered once per server process."""
+    return st.components.v2.component("fitlab_page_ready", js=READY_JS)
+
+
+def _start_autoplay() -> None:
+    _play(True)
+
+
 def _train(at_end: bool) -> None:
     if at_end:
         st.session_state["cursor"] = 0
-    st.session_state["playing"] = True
+    _play(True)
 
 
 def _pause() -> None:
-    st.session_state["playing"] = False
+    _play(False)
 
 
 def _step() -> None:
-    st.session_state["playing"] = False
+    _play(False)
     st.session_state["advance"] = True
 
 
 def _reset() -> None:
-    st.session_state["playing"] = False
+    _play(False)
     st.session_state["cursor"] = 0
+
+
+def _play(playing: bool) -> None:
+    # a student's own click overrides an autoplay still waiting for the page to be drawn
+    st.session_state.update(playing=playing, armed=False)
 
 
 def guarded(T, part) -> None:
@@ -781,7 +830,7 @@ def views(T, run: SharedRun, cfg: FitConfig, points) -> None:
         race_view(T, run, cfg, points)
     with tabs["code_panel"]:
         st.caption(T["code_text"])
-        script = exported_script(st.session_state["run_key"], cfg, points)
+        script = exported_script(st.session_state["run_key"], cfg, points, ss["lang"])
         st.download_button(
             T["download_script"],
             script,
@@ -797,8 +846,9 @@ def views(T, run: SharedRun, cfg: FitConfig, points) -> None:
 
 
 @st.cache_data(max_entries=64)
-def exported_script(key: str, _cfg: FitConfig, _points) -> str:
-    return export_script(_cfg, _points)
+def exported_script(key: str, _cfg: FitConfig, _points, lang: str) -> str:
+    """The script of this run, commented in the page's language."""
+    return export_script(_cfg, _points, lang=lang)
 
 
 def landscape_view(T, run: SharedRun, cfg: FitConfig, frame) -> None:
@@ -962,6 +1012,7 @@ def main() -> None:
     init_state()
     T = catalog(st.session_state["lang"])
     st.set_page_config(page_title=T["page_title"], page_icon=FAVICON, layout="wide")
+    st.html(PAGE_CSS)
     guarded(T, lambda: page(T))
 
 
@@ -993,6 +1044,8 @@ def page(T) -> None:
     share_panel(T, cfg)
     with slot:
         live(T, run, cfg)
+    if ss["armed"]:
+        ready_signal()(key="page_ready", on_ready_change=_start_autoplay)
 
 
 main()

@@ -213,7 +213,8 @@ EN: dict[str, str] = {
     "add_outlier": "Add an outlier",
     "undo_edits": "Restore the data",
     "edit_hint": "Click points on the chart (shift-click for several) to select them. Add an "
-    "outlier and compare MSE with L1 or Huber: MSE bends towards it, the others hardly move.",
+    "outlier and compare MSE with L1 or Huber: MSE bends towards it, L1 hardly moves, Huber "
+    "goes half as far as MSE.",
     # replay
     "replay": "Replay",
     "replay_help": "Scrub back through the stored frames; Train resumes from the step shown.",
@@ -436,7 +437,7 @@ ZH: dict[str, str] = {
     "add_outlier": "加一个离群点",
     "undo_edits": "恢复数据",
     "edit_hint": "在图上点击数据点即可选中（按住 Shift 可多选）。加一个离群点，比较均方误差与 L1 或 "
-    "Huber 损失：均方误差会被它拉过去，另外两种几乎不动。",
+    "Huber 损失：均方误差会被它拉过去，L1 几乎不动，Huber 只移动均方误差的一半左右。",
     "replay": "回放",
     "replay_help": "拖动查看已保存的各帧；点“训练”会从当前显示的步数继续。",
     "landscape_panel": "损失曲面",

@@ -68,13 +68,14 @@ def test_on_the_default_data_an_outlier_moves_mse_three_times_as_far_as_l1():
     spot = outlier(scene.points, scene.x_domain, 0)
     edited = edit(scene.points, added=[spot])
     moved = {}
-    for loss in ("mse", "l1"):
+    for loss in ("mse", "l1", "huber"):
         c = FitConfig(loss=loss)
         before, after = _final_curve(c), _final_curve(c, edited)
         near_spot = (before["x"] - spot[0]).abs() < 0.3
         moved[loss] = (after["y_hat"] - before["y_hat"]).abs()[near_spot].max()
     assert moved["mse"] > 3 * moved["l1"]
     assert moved["mse"] > 0.05  # in the data's units: a shift a student can see
+    assert moved["huber"] < 0.7 * moved["mse"]  # the caption: Huber goes about half as far
 
 
 def test_an_edit_of_generated_data_keeps_its_units_and_initial_weights():

@@ -173,9 +173,13 @@ def test_hide_hides_exactly_the_named_controls_and_keeps_their_values():
     assert metric(at, "Training loss") == f"{next(snaps).train_loss:.4g}"
 
 
-def test_autoplay_starts_training():
+def test_autoplay_waits_at_step_0_for_the_browser_then_a_click_takes_over():
+    # the browser's page_ready signal starts it (tests/test_browser_class.py drives that part)
     at = open_page(autoplay="1")
-    assert at.session_state["playing"] is True
+    assert status(at) == "step 0 / 5000"
+    assert at.session_state["armed"] is True and at.session_state["playing"] is False
+    at = click(at, "step")
+    assert status(at) == "step 100 / 5000" and at.session_state["armed"] is False
 
 
 @pytest.mark.parametrize(
@@ -309,3 +313,60 @@ def test_hidden_units_toggle_draws_one_curve_per_unit_summing_to_the_model():
     # the model is its bias plus the units' contributions, at every x of the grid
     bias = model["y"].to_numpy() - units.groupby("x", sort=True)["y"].sum().to_numpy()
     np.testing.assert_allclose(bias, bias[0], atol=1e-4)
+
+
+def test_the_chinese_code_tab_exports_a_chinese_commented_script():
+    at = open_page(model="linear", lr="0.1", lang="zh")
+    code = [c.value for c in at.code if "optimizer.zero_grad()" in c.value]
+    assert code == [export_script(FitConfig(model="linear", lr=0.1), lang="zh").strip()]
+
+
+# What a Chinese page may show in Latin letters: names of the field and of FitLab's own
+# technical vocabulary, math, and what Streamlit itself writes (listed in the README).
+LATIN_OK = {
+    "FitLab", "PyTorch", "MSE", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "ReLU", "Leaky",
+    "GELU", "ELU", "SiLU", "tanh", "sigmoid", "Huber", "CSV", "GBK", "UTF", "sin", "exp",
+    "English", "python", "torch", "linspace", "rand", "zero_grad", "backward", "step", "MAE",
+    "state_dict", "optimizer", "loss", "print", "net", "grad", "lr", "Legendre", "Sequential",
+    "Linear", "in_features", "out_features", "bias", "True", "False", "Shift",
+}  # fmt: skip
+
+
+def _english_words(text: str) -> set[str]:
+    text = re.sub(r"`[^`]*`", "", text)  # code spans
+    text = re.sub(r"\$[^$]*\$", "", text)  # math
+    return {w for w in re.findall(r"[A-Za-z_]{3,}", text) if w not in LATIN_OK}
+
+
+def _page_texts(at: AppTest) -> list[str]:
+    """Every text of FitLab's own that the page shows: labels, options, messages, captions."""
+    texts = [e.value for kind in ("title", "caption", "markdown", "subheader") for e in at.get(kind)]
+    texts += [e.value for e in [*at.error, *at.warning, *at.info]]
+    texts += [e.label for e in [*at.button, *at.toggle, *at.metric, *at.tabs, *at.expander]]
+    for widget in [*at.selectbox, *at.select_slider, *at.slider, *at.number_input, *at.text_input]:
+        texts.append(widget.label)
+        texts.append(widget.proto.help)
+    for widget in at.selectbox:
+        texts += widget.options
+    texts += [p.proto.text for p in at.get("progress")]
+    return texts
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"model": "linear"},
+        {"dataset": "linear", "noise": "0.5", "lr": "10", "steps": "100", "every": "20"},
+        {"lr": "banana", "zzz": "1", "speed": "warp", "steps": "999999"},
+    ],
+    ids=["default", "linear", "diverged", "bad-link"],
+)
+def test_the_chinese_page_speaks_chinese(query):
+    at = open_page(**query, lang="zh")
+    for _ in range(3):
+        at = click(at, "step")
+    found = {w for text in _page_texts(at) for w in _english_words(str(text))}
+    # the link's own keys and values are quoted back as typed; they are the teacher's text
+    found -= {"banana", "zzz", "warp", "speed", "steps", "normal", "slow", "fast", "max"}
+    assert found == set()
