@@ -340,7 +340,8 @@ def _english_words(text: str) -> set[str]:
 
 def _page_texts(at: AppTest) -> list[str]:
     """Every text of FitLab's own that the page shows: labels, options, messages, captions."""
-    texts = [e.value for kind in ("title", "caption", "markdown", "subheader") for e in at.get(kind)]
+    kinds = ("title", "caption", "markdown", "subheader")
+    texts = [e.value for kind in kinds for e in at.get(kind)]
     texts += [e.value for e in [*at.error, *at.warning, *at.info]]
     texts += [e.label for e in [*at.button, *at.toggle, *at.metric, *at.tabs, *at.expander]]
     for widget in [*at.selectbox, *at.select_slider, *at.slider, *at.number_input, *at.text_input]:
