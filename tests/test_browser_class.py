@@ -101,9 +101,11 @@ def test_nothing_the_page_loads_comes_from_outside_this_server(app_server, brows
     with student(browser) as page:
         page.on(
             "request",
-            lambda r: urlparse(r.url).scheme in ("http", "https", "ws", "wss")
-            and urlparse(r.url).netloc != host
-            and outside.append(r.url),
+            lambda r: (
+                urlparse(r.url).scheme in ("http", "https", "ws", "wss")
+                and urlparse(r.url).netloc != host
+                and outside.append(r.url)
+            ),
         )
         open_and_wait(page, url(app_server, steps=300, every=100, lang="zh"))
         train(page)
