@@ -532,8 +532,8 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
         if shown.test_loss is not None:
             st.metric(T["test_loss"], _fmt(shown.test_loss))
         if cfg.model == "linear":
-            st.metric(T["w"], f"{shown.params['w']:.4f}")
-            st.metric(T["b"], f"{shown.params['b']:.4f}")
+            st.metric(T["w"], _fmt(shown.params["w"]))
+            st.metric(T["b"], _fmt(shown.params["b"]))
         else:
             st.metric(T["grad_norm"], _fmt(shown.grad_norm))
 

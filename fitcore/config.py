@@ -188,10 +188,16 @@ def _parse(hint: object, text: str) -> object:
 
 
 def _format(value: object) -> str:
-    """The query-string form of a field value: repr for floats so that it round-trips."""
+    """The query-string form of a field value: the shortest text that reads back the same.
+
+    repr for floats round-trips; a whole float drops its ".0" (a link says lr=10, not 10.0).
+    """
     if isinstance(value, tuple):
         return ",".join(str(v) for v in value)
-    return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return str(value)
 
 
 def _catalog(lang: str) -> Mapping[str, str]:

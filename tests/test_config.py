@@ -38,6 +38,8 @@ def test_query_round_trip(cfg):
 def test_to_query_writes_only_what_differs():
     assert FitConfig().to_query() == {}
     assert FitConfig(lr=0.1, hidden=(32, 32)).to_query() == {"lr": "0.1", "hidden": "32,32"}
+    # whole numbers as a teacher types them: moving the slider to 10 wrote lr=10.0
+    assert FitConfig(lr=10.0, noise=1.0).to_query() == {"lr": "10", "noise": "1"}
 
 
 def test_preset_is_the_starting_point_of_a_link():
@@ -69,7 +71,7 @@ def test_from_query_never_raises(query):
 def test_out_of_range_values_are_clamped_with_a_warning(key, raw, expected):
     cfg, warnings = FitConfig.from_query({key: raw})
     assert getattr(cfg, key) == expected
-    shown = ",".join(map(str, expected)) if isinstance(expected, tuple) else str(expected)
+    shown = ",".join(map(str, expected)) if isinstance(expected, tuple) else f"{expected:g}"
     assert len(warnings) == 1 and warnings[0].startswith(f"{key}=") and shown in warnings[0]
 
 
@@ -187,4 +189,4 @@ def test_link_warnings_are_english_by_default_and_for_unknown_languages(kind):
 
 
 def test_english_link_warning_wording():
-    assert FitConfig.from_query({"lr": "1e308"})[1] == ["lr='1e308': out of range, using 10.0"]
+    assert FitConfig.from_query({"lr": "1e308"})[1] == ["lr='1e308': out of range, using 10"]
