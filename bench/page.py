@@ -367,6 +367,160 @@ def pause_latency(b: Bench, runs: int) -> list[Row]:
     return rows
 
 
+def fragment_cost(b: Bench, runs: int, window_s: float = 3.0) -> list[Row]:
+    """Fragment reruns while training: their time on the server, and the server's CPU per rerun.
+
+    Three cases on blog-quadratic with 20000 steps: training at speed=normal (the default: a
+    frame every 100 ms) and at speed=fast (every 33 ms), and drawing only, a second session at
+    fast on a config whose frames are computed. While training, each snapshot (100 steps) is
+    computed on SharedRun.prefetch's thread after the previous frame is drawn, or inside the
+    rerun when that has not finished. Per case: the median wall time of a fragment run on the
+    server's script thread (recorded by bench/timed_streamlit.py; the target applies to it),
+    that thread's CPU time, the CPU per snapshot of training, and the whole server's CPU
+    seconds over the window divided by the reruns in it, training and the event loop's sending
+    included (the browser shares the machine's cores, so all of these run slower here than on
+    a server of their own).
+    """
+    rows = []
+    for label, speed, repeat in (
+        ("training, normal", "normal", False),
+        ("training, fast", "fast", False),
+        ("drawing only, fast", "fast", True),
+    ):
+        wall, cpu, train, server_cpu, frame_ms = [], [], [], [], []
+        for i in range(runs):
+            query = blog(70 + i + (100 if speed == "normal" else 0), speed=speed, steps="20000")
+            if repeat:
+                # the first session computes the frames; the second only draws them
+                first = b.open(**query)
+                first.locator(".st-key-train button").click()
+                wait_step(first, ">", 12000)
+                b.close_all()
+            page = b.open(**query)
+            page.locator(".st-key-train button").click()
+            wait_step(page, ">", 0)
+            time.sleep(0.5)  # past the Train click's full run
+            n0, cpu0, changes0 = len(b.server.runs()), b.server.cpu(), recorded(page)[0]
+            time.sleep(window_s)
+            timed = b.server.runs()[n0:]
+            runs_in = [r for r in timed if r["what"] == "fragment"]
+            train += [r["cpu"] for r in timed if r["what"] == "advance"]
+            cpu1, changes1 = b.server.cpu(), recorded(page)[0]
+            if step_of(changes1[-1][1]) >= 20000:
+                raise RuntimeError("the run ended inside the window")
+            wall += [r["wall"] for r in runs_in]
+            cpu += [r["cpu"] for r in runs_in]
+            server_cpu.append((cpu1 - cpu0) / len(runs_in) * 1000)
+            frame_ms.append((changes1[-1][0] - changes0[-1][0]) / len(runs_in))
+            b.close_all()
+        rows.append(
+            Row(
+                f"fragment rerun, {label}: median on the server",
+                statistics.median(wall),
+                "ms",
+                60,
+                note=f"{len(wall)} reruns; script thread CPU median "
+                f"{statistics.median(cpu):.1f} ms, p90 wall {quantile(wall, 0.9):.0f} ms; "
+                + (f"training {statistics.median(train):.0f} ms CPU a snapshot; " if train else "")
+                + f"server CPU per rerun {statistics.median(server_cpu):.0f} ms; "
+                f"{1000 / statistics.median(frame_ms):.1f} reruns/s",
+            )
+        )
+    return rows
+
+
+def quantile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[round(q * 100) - 1]
+
+
+def step_of(text: str | None) -> int:
+    """N from a status text 'step N / M'."""
+    m = re.search(r"(\d+)\s*/\s*(\d+)", text or "")
+    if not m:
+        raise RuntimeError(f"no 'step N / M' in {text!r}")
+    return int(m[1])
+
+
+def memory(b: Bench, extra: int = 10) -> list[Row]:
+    """Server RSS with one session (loaded, stepped once), then with `extra` idle sessions more."""
+    bare = b.server.rss_mb()
+    page = b.open(preset="blog-quadratic")
+    page.locator(".st-key-step button").click()
+    wait_step(page, "==", 100)
+    wait_idle(page)
+    time.sleep(2)
+    one = b.server.rss_mb()
+    for _ in range(extra):
+        b.open(preset="blog-quadratic")
+    time.sleep(2)
+    many = b.server.rss_mb()
+    b.close_all()
+    return [
+        Row("server RSS before any session", bare, "MB"),
+        Row("server RSS, one session stepped once", one, "MB", 550),
+        Row(
+            f"server RSS per extra idle session ({extra})",
+            (many - one) / extra,
+            "MB",
+            5,
+            note=f"{one:.0f} -> {many:.0f} MB",
+        ),
+    ]
+
+
+def crowd(b: Bench, seeds: list[int]) -> tuple[float, float, list[float]]:
+    """Sessions on seeds[i] all click Train at max: (server CPU s, wall s, the wall ms of each
+    fragment rerun served) until all finish."""
+    pages = [b.open(**blog(s, speed="max")) for s in seeds]
+    n0, cpu0, t0 = len(b.server.runs()), b.server.cpu(), time.monotonic()
+    for page in pages:  # JS clicks: a few ms apart, no Playwright actionability waits
+        page.evaluate("() => document.querySelector('.st-key-train button').click()")
+    for page in pages:
+        wait_step(page, "==", 5000)
+    cpu, wall = b.server.cpu() - cpu0, time.monotonic() - t0
+    reruns = [r["wall"] for r in b.server.runs()[n0:] if r["what"] == "fragment"]
+    b.close_all()
+    return cpu, wall, reruns
+
+
+def sessions(b: Bench) -> list[Row]:
+    """One browser drives every session here, on the server's cores: with ten tabs it cannot
+    ask for frames as often as ten students' own machines would, so the reruns served are
+    printed beside the CPU (each session asks for at most ~7 frames a second at max)."""
+    one_cpu, one_wall, one_reruns = crowd(b, [20])
+    same_cpu, same_wall, same_reruns = crowd(b, [21] * 10)
+    diff_cpu, diff_wall, diff_reruns = crowd(b, list(range(31, 41)))
+    return [
+        Row(
+            "1 session at max: server CPU",
+            one_cpu,
+            "s",
+            note=f"wall {one_wall:.1f} s, {len(one_reruns)} fragment reruns",
+        ),
+        Row(
+            "10 sessions, one shared link: server CPU",
+            same_cpu,
+            "s",
+            note=f"wall {same_wall:.1f} s until all at 5000, {len(same_reruns)} fragment reruns",
+        ),
+        Row("10 sessions shared link / 1 session CPU", same_cpu / one_cpu, "x", 3.0),
+        Row(
+            "10 sessions, 10 seeds: wall until all finish",
+            diff_wall,
+            "s",
+            note=f"server CPU {diff_cpu:.1f} s ({diff_cpu / one_cpu:.1f}x one session), "
+            f"{len(diff_reruns)} fragment reruns",
+        ),
+        Row(
+            "10 sessions, 10 seeds: slowest fragment rerun",
+            max(diff_reruns),
+            "ms",
+            note=f"median {statistics.median(diff_reruns):.0f} ms, "
+            f"p90 {quantile(diff_reruns, 0.9):.0f} ms (each trains for its 120 ms budget)",
+        ),
+    ]
+
+
 def machine() -> list[str]:
     model = next(
         (
