@@ -38,15 +38,15 @@ from fitcore.upload import MAX_ROWS, UploadError, numeric_columns, read_table, t
 
 log = logging.getLogger("fitlab")
 
-# Seconds between frames per speed. At "max" each frame first trains for MAX_BUDGET seconds:
-# drawing a frame costs ~50 ms of server CPU, so ~7 frames a second leave ~70% to training.
-# (bench/page.py, final frame vs the blog's loop: 80 ms budgets 0.88x, 120 ms 0.69x, 200 ms
-# 0.72x: past ~120 ms the full reruns at start and end dominate, not the frames.)
+# Seconds between frames per speed. At "max" each rerun first trains for MAX_BUDGET seconds
+# (a computed run is charged what its frames cost to compute, so it replays at that pace).
+# bench/page.py, final frame vs the blog's loop: 0.55x with 120 ms per 150 ms; training on a
+# prefetch thread instead was 0.71-0.79x (it contends with drawing for the GIL).
 INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.15}
 MAX_BUDGET = 0.12
 # At max a fast machine could train a whole run in one budget: each rerun skips at most enough
 # frames that a student still sees this many (the parabola taking shape, not just its end).
-MIN_FRAMES_AT_MAX = 15
+MIN_FRAMES_AT_MAX = 12
 MAX_ADDED = 20  # outliers a student may add: enough to make the point, bounded per session
 LR_STEPS = [1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0]
 DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0]
@@ -478,7 +478,11 @@ def live(T, run: SharedRun, cfg: FitConfig) -> None:
         # a full run (opening a link with autoplay, pressing Train) first shows where it is
         if ss.pop("advance", False) or (ss["playing"] and ticked):
             if ss["playing"] and ss["speed"] == "max":
-                nxt = run.catch_up(frame.step, MAX_BUDGET, max_frames_per_rerun(cfg))
+                # Reading session state between frames lets Streamlit stop this rerun at once
+                # when the student clicks Pause: its yield check raises the rerun there.
+                nxt = run.catch_up(
+                    frame.step, MAX_BUDGET, max_frames_per_rerun(cfg), between=lambda: ss["playing"]
+                )
             else:
                 nxt = run.after(frame.step)
             if nxt is not None:

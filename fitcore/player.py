@@ -13,7 +13,7 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -157,13 +157,21 @@ class SharedRun:
         with contextlib.suppress(Exception):  # kept in _error: the page's next pull reports it
             self.after(step)
 
-    def catch_up(self, step: int, budget: float, limit: int | None = None) -> Snapshot | None:
+    def catch_up(
+        self,
+        step: int,
+        budget: float,
+        limit: int | None = None,
+        *,
+        between: Callable[[], object] | None = None,
+    ) -> Snapshot | None:
         """The newest frame within `budget` seconds of training past `step`, and `limit` frames.
 
         Always at least the next frame. Frames computed earlier are charged what they cost
         to compute then, so a second student on a computed run watches it at the pace of the
         first run instead of jumping to the end; new frames are charged their real cost.
-        None when the run has ended.
+        `between` is called after each frame, outside the lock (the page uses it to let
+        Streamlit stop the rerun when a Pause arrives). None when the run has ended.
         """
         start = self._clock_at(step)
         latest = self.after(step)
@@ -171,6 +179,8 @@ class SharedRun:
         while latest is not None and not latest.diverged and (limit is None or count < limit):
             if self._clock_at(latest.step) - start >= budget:
                 break
+            if between is not None:
+                between()
             nxt = self.after(latest.step)
             if nxt is None:
                 break

@@ -204,3 +204,19 @@ def test_the_last_good_fit_is_not_a_blown_up_one():
     assert blown and all(abs(f.params["w"]) > 1e6 for f in blown[-1:])  # finite, but no fit
     shown = run.last_good(end.step)
     assert shown.train_loss <= run.first().train_loss and abs(shown.params["w"]) < 100
+
+
+def test_catch_up_can_be_stopped_between_frames():
+    # the page lets Streamlit raise its rerun here when a Pause arrives mid-training
+    run = SharedRun(quick(steps=2000, every=10))
+    calls = []
+
+    def between():
+        calls.append(len(run.frames))
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # any exception: what Streamlit raises is internal
+
+    with pytest.raises(KeyboardInterrupt):
+        run.catch_up(-1, budget=60.0, between=between)
+    assert calls == [1, 2, 3] and [f.step for f in run.frames] == [0, 10, 20]
+    assert run.after(20).step == 30  # the run goes on from where it was stopped
