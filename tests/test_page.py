@@ -371,3 +371,30 @@ def test_the_chinese_page_speaks_chinese(query):
     # the link's own keys and values are quoted back as typed; they are the teacher's text
     found -= {"banana", "zzz", "warp", "speed", "steps", "normal", "slow", "fast", "max"}
     assert found == set()
+
+
+def _chart_tables(chart) -> dict:
+    import pyarrow as pa
+
+    return {
+        d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets
+    }
+
+
+def _y_domain(spec: dict) -> list[float]:
+    """The explicit y scale domain of a compiled layered spec (its shared encoding)."""
+    return spec["encoding"]["y"]["scale"]["domain"]
+
+
+def test_a_diverged_run_keeps_its_last_good_curve_and_its_blow_up_on_screen():
+    # before: the fit chart drew no model line and the loss chart one dot
+    at = open_page(dataset="linear", noise="0.5", lr="10", steps="100", every="20")
+    at = click(at, "step")
+    assert at.error  # diverged at step 13
+    fit, loss = at.get("vega_lite_chart")[:2]
+    model = _chart_tables(fit)["model"]
+    assert len(model) > 100 and model["y"].notna().all()
+    lo, hi = _y_domain(json.loads(fit.proto.spec))
+    assert lo <= model["y"].min() and model["y"].max() <= hi  # the line is inside the plot
+    history = _chart_tables(loss)["loss"]
+    assert history["step"].tolist() == list(range(13))  # every update up to the blow-up
