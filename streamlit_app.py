@@ -58,10 +58,16 @@ FAVICON = str(Path(__file__).parent / "assets" / "favicon.png")
 
 
 # Streamlit's wide layout leaves ~110 px above the title: on a laptop that pushes the charts
-# below the fold. Buttons keep their labels on one line so four fit a phone's row.
+# below the fold. The four buttons stay in one row, also on a phone (Reset sat alone on a
+# second row at 390 px), with their labels on one line.
 PAGE_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+.st-key-controls { flex-wrap: nowrap !important; }
 .st-key-controls button p { white-space: nowrap; }
+@media (max-width: 640px) {
+  .st-key-controls { gap: 0.4rem !important; }
+  .st-key-controls button { padding-left: 0.3rem; padding-right: 0.3rem; min-width: 0; }
+}
 </style>"""
 
 

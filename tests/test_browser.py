@@ -24,6 +24,7 @@ STATUS = re.compile(r"(\d+)\s*/\s*(\d+)")  # "step 3 / 50" and "第 3 / 50 步" 
 LOAD_TIMEOUT_MS = 60_000
 TRAIN_TIMEOUT_MS = 90_000
 PHONE = {"width": 390, "height": 844}
+BUTTONS = ("train", "pause", "step", "reset")
 LAPTOP = {"width": 1400, "height": 1000}
 
 # Resolves to the status text once the step in it passes the test `op value`, or at once to
@@ -315,11 +316,14 @@ def test_closing_the_tab_stops_the_training_cpu(app_server, browser, app_idle, r
     assert quiet_after is not None and quiet_after <= 5.0
 
 
-@pytest.mark.parametrize("name, viewport", [("phone", PHONE), ("laptop", LAPTOP)])
-def test_layout_fits_the_viewport(app_server, browser, app_idle, name, viewport):
-    options = {"is_mobile": True, "has_touch": True} if name == "phone" else {}
+@pytest.mark.parametrize(
+    "name, viewport, lang",
+    [("phone", PHONE, "en"), ("phone-zh", PHONE, "zh"), ("laptop", LAPTOP, "en")],
+)
+def test_layout_fits_the_viewport(app_server, browser, app_idle, name, viewport, lang):
+    options = {"is_mobile": True, "has_touch": True} if viewport == PHONE else {}
     with new_page(browser, viewport, **options) as page:
-        open_page(page, url(app_server, preset="blog-quadratic"), app_idle)
+        open_page(page, url(app_server, preset="blog-quadratic", lang=lang), app_idle)
         page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=LOAD_TIMEOUT_MS)
         app_idle(page)
         page.screenshot(path=f"/tmp/fitlab_{name}.png")  # for a person to look at
@@ -334,4 +338,7 @@ def test_layout_fits_the_viewport(app_server, browser, app_idle, name, viewport)
         body, inner, main_scroll, main_client = widths
         assert body <= inner + 1
         assert main_scroll <= main_client + 1
+        # the four buttons in one row: on a phone Reset used to sit alone on a second one
+        tops = {round(page.locator(f".st-key-{k} button").bounding_box()["y"]) for k in BUTTONS}
+        assert len(tops) == 1
         assert exceptions(page) == []
