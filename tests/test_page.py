@@ -398,3 +398,26 @@ def test_a_diverged_run_keeps_its_last_good_curve_and_its_blow_up_on_screen():
     assert lo <= model["y"].min() and model["y"].max() <= hi  # the line is inside the plot
     history = _chart_tables(loss)["loss"]
     assert history["step"].tolist() == list(range(13))  # every update up to the blow-up
+
+
+def _links(at: AppTest) -> list[str]:
+    return [c.value for c in at.code if "://" in c.value]
+
+
+def test_the_teacher_link_is_a_link_a_teacher_can_paste():
+    # before: "http://host:8501?hide=lr%2Cseed" (no "/" before "?", an escaped comma)
+    at = open_page(lr="0.1")
+    at.checkbox(key="teach_lr").check().run()
+    at.checkbox(key="teach_seed").check().run()
+    teacher = _links(at)[-1]
+    assert "/?" in teacher and "%2C" not in teacher and "hide=seed,lr" in teacher
+    back = teacher.split("?", 1)[1]
+    query = dict(part.split("=", 1) for part in back.split("&"))
+    assert FitConfig.from_query(query)[0] == FitConfig(lr=0.1)
+
+
+def test_share_says_what_a_link_cannot_carry():
+    at = open_page(steps="300")
+    assert not [w for w in at.warning if "not the points" in w.value]
+    at.button(key="add_outlier").click().run()
+    assert [w for w in at.warning if "not the points" in w.value]
