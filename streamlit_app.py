@@ -222,8 +222,13 @@ def sidebar(T) -> FitConfig:
             st.caption(T[f"dsd_{values['dataset']}"])
         if values["dataset"] == "csv":
             upload_ui(T)
-        values["noise"] = control(T, "noise", st.slider, *LIMITS["noise"], step=0.05)
-        values["n_points"] = control(T, "n_points", st.slider, *LIMITS["n_points"], step=1)
+        generated = values["dataset"] != "csv"  # noise and count mean nothing for a file
+        values["noise"] = control(
+            T, "noise", st.slider, *LIMITS["noise"], step=0.05, visible=generated
+        )
+        values["n_points"] = control(
+            T, "n_points", st.slider, *LIMITS["n_points"], step=1, visible=generated
+        )
 
         st.subheader(T["g_model"])
         # the heading names the group; a second "Model" above the box would only repeat it

@@ -421,3 +421,13 @@ def test_share_says_what_a_link_cannot_carry():
     assert not [w for w in at.warning if "not the points" in w.value]
     at.button(key="add_outlier").click().run()
     assert [w for w in at.warning if "not the points" in w.value]
+
+
+def test_an_upload_page_offers_no_noise_or_point_count():
+    keys = {s.key for s in at_sliders(open_page(dataset="csv"))}
+    assert "noise" not in keys and "n_points" not in keys
+    assert {"noise", "n_points"} <= {s.key for s in at_sliders(open_page())}
+
+
+def at_sliders(at: AppTest):
+    return list(at.slider)
