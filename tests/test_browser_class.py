@@ -114,3 +114,19 @@ def test_nothing_the_page_loads_comes_from_outside_this_server(app_server, brows
             tab.click()
         page.wait_for_timeout(500)  # late requests (fonts, icons) of the tabs just opened
     assert outside == []
+
+
+def test_pausing_leaves_the_teachers_server_log_clean(app_server, browser):
+    # before: "The fragment with id ... does not exist anymore" after most pauses
+    start = len(app_server.log_text())
+    with student(browser) as page:
+        open_and_wait(page, url(app_server, steps=20000, every=20, seed=104, speed="fast"))
+        for _ in range(6):
+            train(page)
+            page.wait_for_function(
+                "(n) => window.__steps.length > n", arg=len(shown(page)), timeout=LOAD_TIMEOUT_MS
+            )
+            page.locator(".st-key-pause button").click(timeout=LOAD_TIMEOUT_MS)
+            page.wait_for_timeout(300)
+    log = app_server.log_text()[start:]
+    assert "does not exist anymore" not in log and "Traceback" not in log
