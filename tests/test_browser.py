@@ -219,6 +219,7 @@ def test_widget_changes_during_training_restart_the_run(app_server, page, app_id
     noise.focus()
     for _ in range(3):  # 0.2 -> 0.35, three reruns fired at a running fragment
         page.keyboard.press("ArrowRight")
+    page.get_by_text(T["g_more"]).click()  # the seed is folded under "More settings"
     seed = page.locator(".st-key-seed input")
     seed.fill("7")
     seed.press("Enter")
@@ -248,6 +249,7 @@ def test_a_link_from_a_preset_with_another_seed_loads(app_server, page, app_idle
 def test_changing_a_setting_leaves_the_preset(app_server, page, app_idle):
     offset = log_offset(app_server)
     open_page(page, url(app_server, preset="blog-quadratic", lang="en"), app_idle)
+    page.get_by_text(T["g_more"]).click()  # the seed is folded under "More settings"
     seed = page.locator(".st-key-seed input")
     seed.fill("4")
     seed.press("Enter")
