@@ -508,11 +508,14 @@ def live(T, run: SharedRun, cfg: FitConfig) -> None:
                 nxt = run.after(frame.step)
             if nxt is not None:
                 frame = nxt
-                ss["cursor"] = frame.step
             if ss["playing"] and (nxt is None or frame.diverged or run.is_last(frame.step)):
-                ss["playing"] = False
-                st.rerun()  # the whole page: stops the timer and relabels the buttons
+                ss.update(cursor=frame.step, playing=False)
+                st.rerun()  # the whole page: draws the last frame, stops the timer, relabels
         draw(T, run, cfg, frame)
+        # Only now is the frame on screen. A Pause that stops this rerun in the middle of
+        # drawing must find the step still shown, or its own rerun draws the new one: the
+        # status then changed ~300 ms after the click, at every speed.
+        ss["cursor"] = frame.step
         if ss["playing"] and ss["speed"] != "max":
             # the next frame trains while the browser draws this one, so the next rerun
             # only draws (at max each rerun trains for its budget instead)

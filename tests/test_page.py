@@ -431,3 +431,22 @@ def test_an_upload_page_offers_no_noise_or_point_count():
 
 def at_sliders(at: AppTest):
     return list(at.slider)
+
+
+def test_a_frame_interrupted_while_drawing_does_not_move_the_step(monkeypatch):
+    # A Pause stops a playing rerun wherever it is (Streamlit raises at its next call). When
+    # that was in the middle of drawing, the cursor had already moved to a frame never shown,
+    # and the Pause's own rerun drew it: the status changed ~300 ms after the click.
+    from fitcore import charts
+
+    at = open_page(steps="300")
+    real = charts.loss_data
+
+    def stopped_here(*args, **kwargs):
+        raise RuntimeError("the rerun stops here")
+
+    monkeypatch.setattr(charts, "loss_data", stopped_here)
+    at.button(key="step").click().run()
+    assert at.exception  # the drawing stopped half way
+    assert at.session_state["cursor"] == 0
+    monkeypatch.setattr(charts, "loss_data", real)
