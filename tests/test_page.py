@@ -440,7 +440,6 @@ def test_a_frame_interrupted_while_drawing_does_not_move_the_step(monkeypatch):
     from fitcore import charts
 
     at = open_page(steps="300")
-    real = charts.loss_data
 
     def stopped_here(*args, **kwargs):
         raise RuntimeError("the rerun stops here")
@@ -449,4 +448,3 @@ def test_a_frame_interrupted_while_drawing_does_not_move_the_step(monkeypatch):
     at.button(key="step").click().run()
     assert at.exception  # the drawing stopped half way
     assert at.session_state["cursor"] == 0
-    monkeypatch.setattr(charts, "loss_data", real)
