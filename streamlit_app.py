@@ -511,11 +511,7 @@ def live(T, run: SharedRun, cfg: FitConfig) -> None:
             if ss["playing"] and (nxt is None or frame.diverged or run.is_last(frame.step)):
                 ss.update(cursor=frame.step, playing=False)
                 st.rerun()  # the whole page: draws the last frame, stops the timer, relabels
-        draw(T, run, cfg, frame)
-        # Only now is the frame on screen. A Pause that stops this rerun in the middle of
-        # drawing must find the step still shown, or its own rerun draws the new one: the
-        # status then changed ~300 ms after the click, at every speed.
-        ss["cursor"] = frame.step
+        draw(T, run, cfg, frame)  # moves the cursor once the frame's status is on its way
         if ss["playing"] and ss["speed"] != "max":
             # the next frame trains while the browser draws this one, so the next rerun
             # only draws (at max each rerun trains for its budget instead)
@@ -544,6 +540,11 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
             min(frame.step / cfg.steps, 1.0),
             text=T["status"].format(step=frame.step, steps=cfg.steps),
         )
+    # The cursor is the step the status shows: set right after it is sent. A Pause stops a
+    # playing rerun at its next Streamlit call; had the cursor moved before the status was
+    # sent, or only after the rest of the frame, the Pause's own rerun would draw another step
+    # than the one on screen: the status changed 250-440 ms after the click, at every speed.
+    ss["cursor"] = frame.step
     if frame.diverged:
         suggestion = suggested_lr(ss["run_key"], cfg, run.points)
         st.error(

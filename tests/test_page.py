@@ -433,18 +433,25 @@ def at_sliders(at: AppTest):
     return list(at.slider)
 
 
-def test_a_frame_interrupted_while_drawing_does_not_move_the_step(monkeypatch):
-    # A Pause stops a playing rerun wherever it is (Streamlit raises at its next call). When
-    # that was in the middle of drawing, the cursor had already moved to a frame never shown,
-    # and the Pause's own rerun drew it: the status changed ~300 ms after the click.
+@pytest.mark.parametrize("where", ["before the status", "after the status"])
+def test_a_frame_interrupted_while_drawing_keeps_the_step_it_shows(monkeypatch, where):
+    # A Pause stops a playing rerun wherever it is (Streamlit raises at its next call). The
+    # cursor moved at another moment than the status was sent, so the Pause's own rerun drew
+    # another step than the one on screen: the status changed 250-440 ms after the click.
     from fitcore import charts
-
-    at = open_page(steps="300")
+    from fitcore.player import SharedRun
 
     def stopped_here(*args, **kwargs):
         raise RuntimeError("the rerun stops here")
 
-    monkeypatch.setattr(charts, "loss_data", stopped_here)
+    at = open_page(steps="300")
+    if where == "before the status":
+        monkeypatch.setattr(SharedRun, "last_good", stopped_here)
+    else:
+        monkeypatch.setattr(charts, "loss_data", stopped_here)
     at.button(key="step").click().run()
     assert at.exception  # the drawing stopped half way
-    assert at.session_state["cursor"] == 0
+    if where == "before the status":  # step 100 never reached the page: step 0 is on screen
+        assert at.session_state["cursor"] == 0
+    else:
+        assert status(at) == "step 100 / 300" and at.session_state["cursor"] == 100
