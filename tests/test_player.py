@@ -2,6 +2,7 @@
 
 import dataclasses
 import itertools
+import math
 import threading
 
 import pandas as pd
@@ -36,7 +37,7 @@ def test_nothing_is_computed_until_pulled():
 def test_catch_up_spends_its_budget_and_returns_the_newest_frame():
     run = SharedRun(quick(steps=2000, every=10))
     assert run.catch_up(-1, budget=0.0).step == 0  # no budget: just the next frame
-    frame = run.catch_up(0, budget=10.0)
+    frame = run.catch_up(0, budget=math.inf)  # no time limit: all of it
     assert frame.step == 2000 and run.done
 
 
@@ -65,7 +66,7 @@ def test_threads_pulling_at_once_see_one_consistent_run():
 
 def test_frames_are_thinned_past_the_cap_keeping_first_and_last():
     run = SharedRun(quick(steps=3000, every=5))
-    run.catch_up(-1, budget=60.0)
+    run.catch_up(-1, budget=math.inf)
     steps = [f.step for f in run.frames]
     assert len(steps) <= MAX_FRAMES and steps[0] == 0 and steps[-1] == 3000
     assert steps == sorted(steps)
@@ -73,7 +74,7 @@ def test_frames_are_thinned_past_the_cap_keeping_first_and_last():
 
 def test_history_keeps_every_step_but_hands_charts_a_bounded_table():
     run = SharedRun(quick(steps=6000, every=2, model="linear"))
-    run.catch_up(-1, budget=60.0)
+    run.catch_up(-1, budget=math.inf)
     history = run.history(6000)
     assert list(history.columns) == ["step", "series", "loss"]
     assert len(history) <= MAX_HISTORY + 1 and history["step"].iloc[-1] == 6000
@@ -127,7 +128,7 @@ def test_prefetch_computes_the_next_frame_on_another_thread_and_only_that():
 
 def test_prefetch_starts_nothing_once_the_run_has_ended():
     run = SharedRun(quick(steps=100, every=50))
-    run.catch_up(-1, budget=10.0)
+    run.catch_up(-1, budget=math.inf)
     assert run.done and run.prefetch(100) is None
 
 
@@ -168,15 +169,15 @@ def test_a_computed_run_replays_at_the_pace_it_was_computed():
 
 def test_catch_up_never_passes_its_frame_limit():
     run = SharedRun(PRESETS["blog-quadratic"])
-    shown = _watch_at_max(run, budget=60.0, limit=4)
+    shown = _watch_at_max(run, budget=math.inf, limit=4)
     assert len(set(shown)) >= 51 // 4  # 51 frames, at most 4 a rerun
     assert shown[-1] == 5000 and all(b - a <= 400 for a, b in itertools.pairwise(shown))
-    assert len(set(_watch_at_max(run, budget=60.0, limit=4))) == len(set(shown))
+    assert len(set(_watch_at_max(run, budget=math.inf, limit=4))) == len(set(shown))
 
 
 def test_frame_at_is_the_newest_frame_at_or_before_a_step():
     run = SharedRun(quick())
-    run.catch_up(-1, budget=60.0)
+    run.catch_up(-1, budget=math.inf)
     assert run.frame_at(120).step == 100 and run.frame_at(0).step == 0
     assert run.frame_at(10_000).step == 300
     assert run.is_last(300) and not run.is_last(250)
@@ -185,7 +186,7 @@ def test_frame_at_is_the_newest_frame_at_or_before_a_step():
 def test_a_diverged_run_keeps_its_blow_up_and_its_last_good_fit():
     cfg = FitConfig(dataset="linear", noise=0.5, steps=100, every=20, lr=10.0)
     run = SharedRun(cfg)
-    end = run.catch_up(-1, budget=60.0)
+    end = run.catch_up(-1, budget=math.inf)
     assert end.diverged and 0 < end.step < 20
     history = run.history(end.step)
     # every update up to the divergence, not just the step-0 dot
@@ -198,7 +199,7 @@ def test_a_diverged_run_keeps_its_blow_up_and_its_last_good_fit():
 def test_the_last_good_fit_is_not_a_blown_up_one():
     cfg = FitConfig(dataset="linear", noise=0.5, model="linear", steps=300, every=10, lr=10.0)
     run = SharedRun(cfg)
-    end = run.catch_up(-1, budget=60.0)
+    end = run.catch_up(-1, budget=math.inf)
     assert end.diverged
     blown = [f for f in run.frames if not f.diverged and f.step > 0]
     assert blown and all(abs(f.params["w"]) > 1e6 for f in blown[-1:])  # finite, but no fit
@@ -217,6 +218,6 @@ def test_catch_up_can_be_stopped_between_frames():
             raise KeyboardInterrupt  # any exception: what Streamlit raises is internal
 
     with pytest.raises(KeyboardInterrupt):
-        run.catch_up(-1, budget=60.0, between=between)
+        run.catch_up(-1, budget=math.inf, between=between)
     assert calls == [1, 2, 3] and [f.step for f in run.frames] == [0, 10, 20]
     assert run.after(20).step == 30  # the run goes on from where it was stopped
