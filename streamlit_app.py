@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import io
 import logging
 import math
 import os
@@ -14,7 +13,6 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 from fitcore import LIMITS, PRESETS, FitConfig, charts, landscape
 from fitcore.advice import suggest_lr
@@ -31,10 +29,10 @@ from fitcore.config import (
 )
 from fitcore.data import DATASETS, edit, near, outlier, points_digest
 from fitcore.i18n import catalog, pick_language
-from fitcore.models import build_model, describe, equation
+from fitcore.models import describe_run, equation
 from fitcore.player import SharedRun
 from fitcore.race import race_iter
-from fitcore.train import model_at, train_iter
+from fitcore.train import one_thread, train_iter, weights_file
 from fitcore.upload import MAX_ROWS, UploadError, numeric_columns, read_table, table_points
 
 log = logging.getLogger("fitlab")
@@ -69,17 +67,6 @@ PAGE_CSS = """<style>
   .st-key-controls button { padding-left: 0.3rem; padding-right: 0.3rem; min-width: 0; }
 }
 </style>"""
-
-
-def one_torch_thread() -> None:
-    """Train on this thread alone: call first in every script and fragment run.
-
-    For this tiny network one thread is ~10x faster than two when the other core is busy. The
-    count is kept per OS thread (OpenMP), and Streamlit starts each script or fragment run on a
-    new thread: 100 steps of blog-quadratic on a fresh thread with the other core busy took
-    100 ms CPU / 150 ms wall, and 24 ms after this call (which costs 0.2 µs).
-    """
-    torch.set_num_threads(1)
 
 
 @st.cache_resource
@@ -491,7 +478,7 @@ def live(T, run: SharedRun, cfg: FitConfig) -> None:
     full_run = [True]  # the first call is this full run's; timer ticks come after it
 
     def frame_area() -> None:
-        one_torch_thread()  # a fragment rerun does not run main()
+        one_thread()  # a fragment rerun does not run main(); see train.one_thread
         if ss.pop("full_rerun", False):
             st.rerun()  # a button inside this fragment changed a setting in the sidebar
         ticked, full_run[0] = not full_run[0], False
@@ -696,7 +683,7 @@ def model_panel(T, cfg: FitConfig, frame) -> None:
 
 @st.cache_data(max_entries=64)
 def model_text(key: str, _cfg: FitConfig) -> tuple[str, int]:
-    return describe(build_model(_cfg, torch.Generator().manual_seed(_cfg.seed)))
+    return describe_run(_cfg)
 
 
 def how_it_works(T) -> None:
@@ -1027,16 +1014,15 @@ def downloads(T, run: SharedRun, cfg: FitConfig, points, frame) -> None:
         table = run.history(frame.step).pivot(index="step", columns="series", values="loss")
         return table.to_csv()
 
-    def weights() -> bytes:
-        buffer = io.BytesIO()
-        torch.save(model_at(cfg, frame.step, points).state_dict(), buffer)
-        return buffer.getvalue()
-
     files = [
         ("download_data", lambda: run.scene.points.to_csv(index=False), "fitlab_data.csv"),
         ("download_curve", lambda: frame.curve.to_csv(index=False), "fitlab_curve.csv"),
         ("download_loss", loss_history, "fitlab_loss.csv"),
-        ("download_weights", weights, f"fitlab_step{frame.step}.pt"),
+        (
+            "download_weights",
+            lambda: weights_file(cfg, frame.step, points),
+            f"fitlab_step{frame.step}.pt",
+        ),
     ]
     for col, (key, data, name) in zip(st.columns(len(files)), files, strict=True):
         mime = "text/csv" if name.endswith(".csv") else "application/octet-stream"
@@ -1053,7 +1039,7 @@ def downloads(T, run: SharedRun, cfg: FitConfig, points, frame) -> None:
 
 
 def main() -> None:
-    one_torch_thread()
+    one_thread()
     _torch_setup()
     init_state()
     T = catalog(st.session_state["lang"])

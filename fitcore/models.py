@@ -76,6 +76,11 @@ def describe(model: nn.Module) -> tuple[str, int]:
     return str(model), sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def describe_run(cfg: FitConfig) -> tuple[str, int]:
+    """describe() of the model cfg's run trains (its own generator: no global draw)."""
+    return describe(build_model(cfg, torch.Generator().manual_seed(cfg.seed)))
+
+
 def poly_coefficients(
     legendre_weights: np.ndarray, bias: float, x_shift: float = 0.0, x_scale: float = 1.0
 ) -> np.ndarray:

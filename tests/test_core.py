@@ -306,3 +306,15 @@ def test_fitcore_does_not_import_streamlit():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_the_weights_file_is_the_models_state_dict_at_that_step():
+    import io
+
+    from fitcore.train import model_at, weights_file
+
+    cfg = small(model="linear")
+    loaded = torch.load(io.BytesIO(weights_file(cfg, 100)))
+    expected = model_at(cfg, 100).state_dict()
+    assert list(loaded) == list(build_model(cfg, torch.Generator()).state_dict())
+    assert all(torch.equal(loaded[k], expected[k]) for k in expected)

@@ -272,7 +272,7 @@ def test_the_url_names_the_language_only_when_chosen():
 def test_every_thread_that_trains_first_sets_one_torch_thread(monkeypatch):
     # OpenMP keeps the thread count per OS thread and Streamlit runs each script run on a new
     # one: a run that trained without setting it used two threads, 4x slower with the other
-    # core busy (see streamlit_app.one_torch_thread).
+    # core busy (see fitcore.train.one_thread).
     import threading
 
     import torch
@@ -458,3 +458,13 @@ def test_a_frame_interrupted_while_drawing_keeps_the_step_it_shows(monkeypatch, 
         assert at.session_state["cursor"] == 0
     else:
         assert status(at) == "step 100 / 300" and at.session_state["cursor"] == 100
+
+
+def test_the_page_leaves_torch_to_fitcore():
+    import ast
+    import pathlib
+
+    tree = ast.parse(pathlib.Path(__file__).resolve().parent.parent.joinpath(APP[3:]).read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not {m for m in imported if m == "torch" or m.startswith("torch.")}
