@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 from urllib.parse import urlencode, urlparse
 
+from tests.conftest import wait_for_app_idle
+
 LOAD_TIMEOUT_MS = 60_000
 TRAIN_TIMEOUT_MS = 120_000
 LAPTOP = {"width": 1400, "height": 1000}
@@ -127,6 +129,8 @@ def test_pausing_leaves_the_teachers_server_log_clean(app_server, browser):
                 "(n) => window.__steps.length > n", arg=len(shown(page)), timeout=LOAD_TIMEOUT_MS
             )
             page.locator(".st-key-pause button").click(timeout=LOAD_TIMEOUT_MS)
-            page.wait_for_timeout(300)
+            # Let the Pause's rerun finish: a Train click 300 ms after it was lost in 2 of 5
+            # runs of this test (not seen in 50 tries by hand; see the closing note of #13).
+            wait_for_app_idle(page, timeout_ms=LOAD_TIMEOUT_MS)
     log = app_server.log_text()[start:]
     assert "does not exist anymore" not in log and "Traceback" not in log
