@@ -69,18 +69,6 @@ DATASETS: dict[str, Dataset] = {
     "sawtooth": sawtooth,
 }
 
-# One line each for the gallery; i18n carries the translations under the same keys.
-DESCRIPTIONS = {
-    "linear": "y = 2x + 5 + noise: the blog's first example; a straight line is enough.",
-    "quadratic": "y = x² + noise: the blog's second example; a line cannot bend, a network can.",
-    "sine": "y = sin(πx) + noise: one full wave; needs several hinges or a smooth activation.",
-    "cubic": "y = x³ − 0.5x + noise: an S-shape with two turns.",
-    "abs": "y = |x| + noise: one sharp corner, exactly one ReLU hinge.",
-    "step": "y = [x > 0] + noise: a jump that smooth models can only approximate.",
-    "bump": "y = exp(−(x/0.3)²) + noise: a narrow bump in the middle.",
-    "sawtooth": "a sawtooth with three teeth: hard for small networks.",
-}
-
 
 @dataclass(frozen=True)
 class Data:
