@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 from urllib.parse import urlencode
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -560,9 +559,9 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
         is_added = near(points, ss["edits"]["added"])
         points = points.assign(split=points["split"].where(~is_added, "added"))
     titles = axis_titles(cfg)
-    y_domain = scene.y_domain if not frame.diverged else widened(scene.y_domain, shown.curve)
-    structure = (ss["run_key"], ss["lang"], tuple(sorted(display.items())), editable, titles)
-    structure += (y_domain,)
+    y_domain = scene.y_domain if not frame.diverged else charts.widened(scene.y_domain, shown.curve)
+    structure = (ss["run_key"], ss["lang"], tuple(sorted(display.items())), editable)
+    structure += (titles, y_domain)
     fit_layers = {
         "truth": scene.truth if display["show_truth"] else None,
         "reference": scene.reference if display["show_reference"] else None,
@@ -608,21 +607,6 @@ def draw(T, run: SharedRun, cfg: FitConfig, frame) -> None:
     if editable:
         edit_points(T, run, selection)
     model_panel(T, cfg, shown)
-
-
-def widened(domain: tuple[float, float], curve: pd.DataFrame) -> tuple[float, float]:
-    """The y axis stretched to show `curve` too, by at most twice its span on each side.
-
-    After a divergence the last good fit is often the untrained model, a line near y = 0 below
-    data around 5: without this the student sees the legend's "model" and no model.
-    """
-    lo, hi = domain
-    span = hi - lo
-    y = curve["y_hat"].to_numpy()
-    y = y[np.isfinite(y)]
-    if not len(y):
-        return domain
-    return max(min(lo, float(y.min())), lo - 2 * span), min(max(hi, float(y.max())), hi + 2 * span)
 
 
 def axis_titles(cfg: FitConfig) -> tuple[str | None, str | None]:
@@ -972,6 +956,7 @@ def race_view(T, run: SharedRun, cfg: FitConfig, points) -> None:
     curves = curves.assign(series=curves["variant"].map(dict(enumerate(names))))
     left, right = st.columns(2)
     labels = chart_labels(T)
+    titles = axis_titles(cfg)
     with left:
         st.altair_chart(
             charts.race_fit_chart(
@@ -981,8 +966,8 @@ def race_view(T, run: SharedRun, cfg: FitConfig, points) -> None:
                 y_domain=run.scene.y_domain,
                 labels=labels,
                 series=names,
-                x_title=axis_titles(cfg)[0],
-                y_title=axis_titles(cfg)[1],
+                x_title=titles[0],
+                y_title=titles[1],
             ),
             width="stretch",
         )

@@ -38,10 +38,8 @@ def trial_loss(cfg: FitConfig, lr: float, points: pd.DataFrame | None = None) ->
     The run is replayed with the same data and initial weights (same seed) for
     min(cfg.steps, TRIAL_STEPS) updates.
     """
-    steps = min(cfg.steps, TRIAL_STEPS)
-    trial = dataclasses.replace(cfg, lr=lr, steps=steps, every=steps)
     last = None
-    for last in train_iter(trial, points):  # noqa: B007 - the last snapshot is the answer
+    for last in train_iter(dataclasses.replace(_trial(cfg), lr=lr), points):  # noqa: B007 - the last snapshot is the answer
         pass
     return math.inf if last.diverged else last.train_loss
 
@@ -68,12 +66,16 @@ def suggest_lr(cfg: FitConfig, points: pd.DataFrame | None = None) -> float:
 
 def _raced_losses(cfg: FitConfig, rungs: list[float], points: pd.DataFrame | None) -> list[float]:
     """trial_loss of every rung, all trained in one batched pass (about 2x one run's time)."""
-    steps = min(cfg.steps, TRIAL_STEPS)
-    trial = dataclasses.replace(cfg, steps=steps, every=steps)
     last = None
-    for last in race_iter(trial, [{"lr": lr} for lr in rungs], points):  # noqa: B007
+    for last in race_iter(_trial(cfg), [{"lr": lr} for lr in rungs], points):  # noqa: B007
         pass
     return [
         math.inf if gone or not math.isfinite(loss) else loss
         for loss, gone in zip(last.losses, last.diverged, strict=True)
     ]
+
+
+def _trial(cfg: FitConfig) -> FitConfig:
+    """cfg cut to min(cfg.steps, TRIAL_STEPS) updates, with a snapshot only at its ends."""
+    steps = min(cfg.steps, TRIAL_STEPS)
+    return dataclasses.replace(cfg, steps=steps, every=steps)

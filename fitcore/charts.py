@@ -638,3 +638,18 @@ def _arrow_column(column: pd.Series) -> pa.Array:
     # text columns stay text when empty (pyarrow would infer a null column from no rows)
     kind = pa.string() if values.dtype == object else None
     return pa.array(values, type=kind, from_pandas=True)
+
+
+def widened(domain: Sequence[float], curve: pd.DataFrame) -> tuple[float, float]:
+    """The y axis stretched to show `curve` too, by at most twice its span on each side.
+
+    After a divergence the last good fit is often the untrained model, a line near y = 0 below
+    data around 5: without this the student sees the legend's "model" and no model.
+    """
+    lo, hi = domain
+    span = hi - lo
+    y = curve["y_hat"].to_numpy()
+    y = y[np.isfinite(y)]
+    if not len(y):
+        return domain
+    return max(min(lo, float(y.min())), lo - 2 * span), min(max(hi, float(y.max())), hi + 2 * span)
