@@ -13,20 +13,11 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from fitcore import LIMITS, PRESETS, FitConfig, charts, landscape
+from fitcore import LIMITS, PRESETS, FitConfig, charts, landscape, race, registry
 from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
-from fitcore.config import (
-    ACTIVATIONS,
-    HIDEABLE,
-    LOSSES,
-    MODELS,
-    MOMENTUM_OPTIMIZERS,
-    OPTIMIZERS,
-    SPEEDS,
-    UiSettings,
-)
-from fitcore.data import DATASETS, edit, near, outlier, points_digest
+from fitcore.config import HIDEABLE, SPEEDS, UiSettings, points_digest
+from fitcore.data import edit, is_generated, near, outlier
 from fitcore.i18n import catalog, pick_language
 from fitcore.models import describe_run, equation
 from fitcore.player import SharedRun
@@ -210,7 +201,7 @@ def sidebar(T) -> FitConfig:
             T,
             "dataset",
             st.selectbox,
-            [*DATASETS, "csv"],
+            registry.names("dataset"),
             format_func=lambda d: T[f"ds_{d}"],
         )
         if "dataset" not in ss["hide"]:
@@ -231,7 +222,7 @@ def sidebar(T) -> FitConfig:
             T,
             "model",
             st.selectbox,
-            MODELS,
+            registry.names("model"),
             format_func=lambda m: T[f"m_{m}"],
             label_visibility="collapsed",
         )
@@ -250,7 +241,7 @@ def sidebar(T) -> FitConfig:
             T,
             "activation",
             st.selectbox,
-            ACTIVATIONS,
+            registry.names("activation"),
             visible=values["model"] == "mlp",
             format_func=lambda a: T[f"act_{a}"],
         )
@@ -276,7 +267,11 @@ def sidebar(T) -> FitConfig:
         # The rest, folded: what a first lesson does not touch.
         with st.expander(T["g_more"], icon=":material/tune:"):
             values["optimizer"] = control(
-                T, "optimizer", st.selectbox, OPTIMIZERS, format_func=lambda o: T[f"opt_{o}"]
+                T,
+                "optimizer",
+                st.selectbox,
+                registry.names("optimizer"),
+                format_func=lambda o: T[f"opt_{o}"],
             )
             values["momentum"] = control(
                 T,
@@ -284,10 +279,10 @@ def sidebar(T) -> FitConfig:
                 st.slider,
                 *LIMITS["momentum"],
                 step=0.01,
-                visible=values["optimizer"] in MOMENTUM_OPTIMIZERS,
+                visible=registry.get("optimizer", values["optimizer"]).momentum,
             )
             values["loss"] = control(
-                T, "loss", st.selectbox, LOSSES, format_func=lambda v: T[f"l_{v}"]
+                T, "loss", st.selectbox, registry.names("loss"), format_func=lambda v: T[f"l_{v}"]
             )
             values["batch_size"] = control(
                 T, "batch_size", st.number_input, *LIMITS["batch_size"], step=1
@@ -308,7 +303,7 @@ def sidebar(T) -> FitConfig:
         st.subheader(T["g_display"])
         for key, applies in {
             "log_loss": True,
-            "show_truth": values["dataset"] in DATASETS,
+            "show_truth": is_generated(values["dataset"]),
             "show_reference": values["model"] in ("linear", "poly"),
             "show_units": values["model"] == "mlp",
         }.items():
@@ -934,7 +929,7 @@ def race_view(T, run: SharedRun, cfg: FitConfig, points) -> None:
     else:
         chosen = st.multiselect(
             T["optimizer"],
-            OPTIMIZERS,
+            race.raceable(),
             key="race_opts",
             default=["sgd", "adam"],
             format_func=lambda o: T[f"opt_{o}"],

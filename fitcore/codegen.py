@@ -12,37 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fitcore import models
-from fitcore.config import MOMENTUM_OPTIMIZERS, FitConfig
-from fitcore.data import make_data
+from fitcore import registry
+from fitcore.config import FitConfig
+from fitcore.data import is_generated, make_data
 from fitcore.i18n import catalog
-
-# Each dataset's formula in the operation order of data.py, so the floats match bit for bit;
-# `noise` is the tensor noise * U[0, 1) drawn from g just before.
-FORMULAS = {
-    "linear": "2 * x + noise + 5",
-    "quadratic": "x**2 + noise",
-    "sine": "torch.sin(math.pi * x) + noise",
-    "cubic": "x**3 - 0.5 * x + noise",
-    "abs": "x.abs() + noise",
-    "step": "(x > 0).float() + noise",
-    "bump": "torch.exp(-((x / 0.3) ** 2)) + noise",
-    "sawtooth": "2 * ((x + 1) * 1.5 % 1.0) - 1 + noise",
-}
-
-# The module build_model uses for each activation, as the script spells it.
-ACTIVATIONS = {name: f"nn.{module.__name__}" for name, module in models.ACTIVATIONS.items()}
-
-# torch's class for each optimizer and loss; TEXT says what each does (opt_<key>, loss_<key>).
-OPTIMIZERS = {
-    "sgd": "SGD",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "rmsprop": "RMSprop",
-    "adagrad": "Adagrad",
-}
-LOSSES = {"mse": "MSELoss", "l1": "L1Loss", "huber": "HuberLoss"}
-
 
 # Every comment and message of the script, in each language the page speaks. The `step <n> loss
 # <value>` lines the script prints stay as they are in both: tests and students parse them.
@@ -214,7 +187,7 @@ def export_script(cfg: FitConfig, points: pd.DataFrame | None = None, *, lang: s
     """
     if lang not in TEXT:
         raise ValueError(f"lang must be one of {', '.join(map(repr, TEXT))}, not {lang!r}")
-    if points is None and cfg.dataset not in FORMULAS:
+    if points is None and not is_generated(cfg.dataset):
         raise ValueError(
             f"dataset {cfg.dataset!r} needs uploaded points: pass them (columns x, y) "
             "to export the script"
@@ -289,7 +262,7 @@ def _fields_in_use(cfg: FitConfig, uploaded: bool) -> list[str]:
         unused.add("degree")
     if cfg.model != "mlp":
         unused |= {"hidden", "activation"}
-    if cfg.optimizer not in MOMENTUM_OPTIMIZERS or not cfg.momentum:
+    if not registry.get("optimizer", cfg.optimizer).momentum or not cfg.momentum:
         unused.add("momentum")
     if not cfg.weight_decay:
         unused.add("weight_decay")
@@ -349,7 +322,7 @@ def _generated(t: dict[str, str], cfg: FitConfig, lang: str) -> str:
             f"x = torch.linspace(-1, 1, {n}).unsqueeze(1)  # {t['one_row'].format(n=n)}",
             f"noise = {cfg.noise!r} * torch.rand(x.shape, generator=g)  "
             f"# {t['uniform'].format(noise=repr(cfg.noise))}",
-            f"y = {FORMULAS[cfg.dataset]}",
+            f"y = {registry.get('dataset', cfg.dataset).formula}",
         ]
     )
 
@@ -478,26 +451,28 @@ def _layers(t: dict[str, str], cfg: FitConfig) -> list[tuple[str, str]]:
     for a, b in itertools.pairwise(widths):
         layers += [
             (f"linear_layer({a}, {b})", t["layer_hidden"].format(a=a, b=b)),
-            (f"{ACTIVATIONS[cfg.activation]}()", t["layer_activation"]),
+            (f"nn.{registry.get('activation', cfg.activation).module}()", t["layer_activation"]),
         ]
     return [*layers, (f"linear_layer({widths[-1]}, 1)", t["layer_output"].format(a=widths[-1]))]
 
 
 def _optimizer(t: dict[str, str], cfg: FitConfig) -> str:
+    """The optimizer and loss as train.make_optimizer and make_loss build them."""
+    entry = registry.get("optimizer", cfg.optimizer)
     args = [f"lr={cfg.lr!r}"]
-    if cfg.optimizer in MOMENTUM_OPTIMIZERS and cfg.momentum:
+    if entry.momentum and cfg.momentum:
         args.append(f"momentum={cfg.momentum!r}")
     lines = _comment(t[f"opt_{cfg.optimizer}"])
-    if cfg.weight_decay or cfg.optimizer == "adamw":
+    if cfg.weight_decay or entry.decay_default:  # spelled out where torch's default is not 0
         args.append(f"weight_decay={cfg.weight_decay!r}")
         decay = "weight_decay" if cfg.weight_decay else "adamw_default"
         lines += _comment(t[decay])
+    loss = registry.get("loss", cfg.loss).module
     return "\n".join(
         [
             *lines,
-            f"optimizer = torch.optim.{OPTIMIZERS[cfg.optimizer]}(net.parameters(), "
-            f"{', '.join(args)})",
-            f"loss_func = nn.{LOSSES[cfg.loss]}()  # {t[f'loss_{cfg.loss}']}",
+            f"optimizer = torch.optim.{entry.torch_class}(net.parameters(), {', '.join(args)})",
+            f"loss_func = nn.{loss}()  # {t[f'loss_{cfg.loss}']}",
         ]
     )
 

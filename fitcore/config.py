@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# Choices for the string fields. Dataset keys match data.DATASETS; "csv" means uploaded points.
-DATASET_KEYS = ("linear", "quadratic", "sine", "cubic", "abs", "step", "bump", "sawtooth", "csv")
-MODELS = ("linear", "poly", "mlp")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "elu", "silu")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
-MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # the ones that take cfg.momentum
-LOSSES = ("mse", "l1", "huber")
-CHOICES = {
-    "dataset": DATASET_KEYS,
-    "model": MODELS,
-    "activation": ACTIVATIONS,
-    "optimizer": OPTIMIZERS,
-    "loss": LOSSES,
-}
+import numpy as np
+import pandas as pd
+
+from fitcore import registry
 
 # Every size cap, enforced by FitConfig itself so that no widget or link can get past it.
 # (low, high) inclusive. Sizes are chosen so that the largest run stays well under a second of
@@ -51,21 +42,21 @@ UI_PARAMS = ("preset", "lang", "speed", "autoplay", "hide")
 class FitConfig:
     """All settings of one run; equal configs give bit-identical runs."""
 
-    dataset: str = "quadratic"  # key of data.DATASETS, or "csv" for uploaded points
+    dataset: str = "quadratic"  # a name in registry.DATASETS; "csv" is uploaded points
     n_points: int = 200  # points on [-1, 1], the blog's linspace(-1, 1, 200)
     noise: float = 0.2  # amplitude of the blog's noise: noise * U[0, 1)
     test_fraction: float = 0.0  # share of points held out for the test loss
     seed: int = 0  # seeds the run's torch.Generator: data, initial weights, minibatches
-    model: str = "mlp"  # linear (w x + b), poly (degree d), mlp
+    model: str = "mlp"  # registry.MODELS: linear (w x + b), poly (degree d), mlp
     degree: int = 3  # polynomial degree, for model="poly"
     hidden: tuple[int, ...] = (10,)  # MLP hidden widths; the blog's 1-10-1 network is (10,)
-    activation: str = "relu"  # MLP nonlinearity
-    optimizer: str = "sgd"  # sgd, adam, adamw, rmsprop, adagrad
+    activation: str = "relu"  # MLP nonlinearity, registry.ACTIVATIONS
+    optimizer: str = "sgd"  # registry.OPTIMIZERS
     lr: float = 0.05  # learning rate; the blog's 0.05
     momentum: float = 0.0  # for sgd and rmsprop
     weight_decay: float = 0.0  # L2 penalty added by the optimizer
     batch_size: int = 0  # 0 = full batch (the blog); else minibatches drawn from the generator
-    loss: str = "mse"  # mse, l1, huber
+    loss: str = "mse"  # registry.LOSSES
     steps: int = 5000  # optimizer updates
     every: int = 100  # snapshot cadence; the blog's `step % 100 == 0`
 
@@ -113,8 +104,8 @@ class FitConfig:
             fallback = getattr(base, key)
             try:
                 value = _parse(hints[key], text)
-                if key in CHOICES and value not in CHOICES[key]:
-                    raise ValueError(text)
+                if key in registry.FIELDS:
+                    registry.get(key, value)
             except ValueError:
                 warnings.append(
                     T["warn_invalid"].format(key=key, value=_show(text), used=_format(fallback))
@@ -132,9 +123,8 @@ class FitConfig:
 
 def _check_field(name: str, value: object) -> None:
     """Raise ValueError naming the field and what it accepts when `value` is not allowed."""
-    if name in CHOICES:
-        if value not in CHOICES[name]:
-            raise ValueError(f"{name} must be one of {', '.join(CHOICES[name])}; got {value!r}")
+    if name in registry.FIELDS:
+        registry.get(name, value)
         return
     if name == "hidden":
         lo, hi = LIMITS["hidden_layers"]
@@ -157,8 +147,8 @@ def _check_field(name: str, value: object) -> None:
 
 def _fix(name: str, value: object, fallback: object) -> object:
     """`value` clamped into LIMITS, or `fallback` when it is not one of the choices."""
-    if name in CHOICES:
-        return value if value in CHOICES[name] else fallback
+    if name in registry.FIELDS:
+        return value if value in registry.names(name) else fallback
     if name == "hidden":
         lo, hi = LIMITS["hidden_layers"]
         wlo, whi = LIMITS["width"]
@@ -183,8 +173,26 @@ def _parse(hint: object, text: str) -> object:
             raise ValueError(text)
         return number
     if typing.get_origin(hint) is tuple:
-        return tuple(_parse(int, part) for part in text.split(",") if part.strip())
+        return parse_widths(text)
     raise ValueError(f"no parser for {hint}")
+
+
+def parse_widths(text: str) -> tuple[int, ...]:
+    """Hidden-layer widths from "10" or "32, 32" (a Chinese keyboard's "，" too); ValueError
+    when a part is not a whole number. The one parser of `hidden`, for links and the sidebar."""
+    return tuple(_parse(int, part) for part in text.replace("，", ",").split(",") if part.strip())
+
+
+def run_key(cfg: FitConfig, points: pd.DataFrame | None = None) -> str:
+    """A string naming the run: the config, and a digest of its points when they are given."""
+    key = "&".join(f"{k}={v}" for k, v in sorted(cfg.to_query().items()))
+    return key if points is None else f"{key}|points={points_digest(points)}"
+
+
+def points_digest(points: pd.DataFrame) -> str:
+    """A short content digest of points (x, y): equal points, equal digest."""
+    xy = np.ascontiguousarray(points[["x", "y"]].to_numpy(dtype="float64"))
+    return hashlib.sha256(xy.tobytes()).hexdigest()[:16]
 
 
 def _format(value: object) -> str:

@@ -1,73 +1,43 @@
-"""Datasets: pure functions of x and the run's generator, the train/test split, and CSV upload."""
+"""The run's points: the registry's formulas drawn with the run's generator, uploads, edits."""
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import math
-from collections.abc import Callable, Collection
+import types
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
+from fitcore import registry
 from fitcore.config import FitConfig
 from fitcore.upload import load_csv  # noqa: F401 - the design's fitcore.data.load_csv
 
-Dataset = Callable[[torch.Tensor, float, "torch.Generator | None"], torch.Tensor]
+
+def generate(name: str, x: torch.Tensor, noise: float = 0.0, g: torch.Generator | None = None):
+    """registry.DATASETS[name]'s y at x: plus noise * U[0, 1) drawn from `g`, or clean (g=None).
+
+    The formula is the registry's text, evaluated with torch and math in scope: the exported
+    script writes the same text, so its floats are these.
+    """
+    formula = registry.get("dataset", name).formula
+    if formula is None:
+        raise ValueError(f"dataset {name!r} needs uploaded points")
+    drawn = noise * torch.rand(x.shape, generator=g) if g is not None else torch.zeros_like(x)
+    return eval(_compiled(formula), {"torch": torch, "math": math}, {"x": x, "noise": drawn})
 
 
-def _noise(x: torch.Tensor, noise: float, g: torch.Generator | None) -> torch.Tensor:
-    """The blog's noise, noise * U[0, 1) drawn from `g`; zeros for the clean curve (g=None)."""
-    if g is None:
-        return torch.zeros_like(x)
-    return noise * torch.rand(x.shape, generator=g)
+@functools.cache
+def _compiled(formula: str) -> types.CodeType:
+    return compile(formula, "<registry formula>", "eval")
 
 
-# Each generator is written in the blog's operation order so that its floats match bit for bit:
-# the blog's `2*x + 0.5*torch.rand(x.size()) + 5` adds the noise before the constant.
-def linear(x, noise, g):
-    return 2 * x + _noise(x, noise, g) + 5
-
-
-def quadratic(x, noise, g):
-    return x**2 + _noise(x, noise, g)
-
-
-def sine(x, noise, g):
-    return torch.sin(math.pi * x) + _noise(x, noise, g)
-
-
-def cubic(x, noise, g):
-    return x**3 - 0.5 * x + _noise(x, noise, g)
-
-
-def absolute(x, noise, g):
-    return x.abs() + _noise(x, noise, g)
-
-
-def step(x, noise, g):
-    return (x > 0).to(x.dtype) + _noise(x, noise, g)
-
-
-def bump(x, noise, g):
-    return torch.exp(-((x / 0.3) ** 2)) + _noise(x, noise, g)
-
-
-def sawtooth(x, noise, g):
-    return 2 * ((x + 1) * 1.5 % 1.0) - 1 + _noise(x, noise, g)
-
-
-DATASETS: dict[str, Dataset] = {
-    "linear": linear,
-    "quadratic": quadratic,
-    "sine": sine,
-    "cubic": cubic,
-    "abs": absolute,
-    "step": step,
-    "bump": bump,
-    "sawtooth": sawtooth,
-}
+def is_generated(name: str) -> bool:
+    """Whether the dataset is drawn from a formula (not uploaded)."""
+    return registry.get("dataset", name).formula is not None
 
 
 @dataclass(frozen=True)
@@ -97,7 +67,7 @@ class Data:
 
 
 def make_data(cfg: FitConfig, points: pd.DataFrame | None = None, g: torch.Generator | None = None):
-    """The run's points: drawn from DATASETS[cfg.dataset] with `g`, or `points` (columns x, y).
+    """The run's points: drawn from cfg.dataset's formula with `g`, or `points` (columns x, y).
 
     Draws happen in the blog's order (noise first), then the test split, from the same
     generator, so a run seeded like the blog's script sees the same data.
@@ -105,9 +75,9 @@ def make_data(cfg: FitConfig, points: pd.DataFrame | None = None, g: torch.Gener
     if g is None:
         g = torch.Generator().manual_seed(cfg.seed)
     scale = {}
-    if cfg.dataset in DATASETS:
+    if is_generated(cfg.dataset):
         x = torch.linspace(-1, 1, cfg.n_points).unsqueeze(1)
-        y = DATASETS[cfg.dataset](x, cfg.noise, g)
+        y = generate(cfg.dataset, x, cfg.noise, g)
         if points is not None:
             # A student's edit of generated data: the noise is still drawn, so the initial
             # weights and minibatches are those of the unedited run, and the units stay: only
@@ -160,12 +130,6 @@ def _scaled(points: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor, dict[str,
     xs = ((x - x_shift) / x_scale).float().unsqueeze(1)
     ys = ((y - y_shift) / y_scale).float().unsqueeze(1)
     return xs, ys, dict(x_shift=x_shift, x_scale=x_scale, y_shift=y_shift, y_scale=y_scale)
-
-
-def points_digest(points: pd.DataFrame) -> str:
-    """A short content digest of points (x, y): equal points, equal digest."""
-    xy = np.ascontiguousarray(points[["x", "y"]].to_numpy(dtype="float64"))
-    return hashlib.sha256(xy.tobytes()).hexdigest()[:16]
 
 
 def near(points: pd.DataFrame, pairs: Collection[tuple[float, float]]) -> np.ndarray:

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import torch
+from torch.nn import functional as F
 
-from fitcore.config import LOSSES
+from fitcore import registry
 from fitcore.reference import _flat, least_squares
 
-HUBER_DELTA = 1.0  # torch.nn.HuberLoss's default delta, as train.py uses it
 CHUNK = 2_000_000  # residuals held at once (16 MB of float64): n_points can reach 2000
 MARGIN = 0.15  # share of the span added on each side of the path and the minimum
 
@@ -29,8 +29,7 @@ def loss_grid(
     x, y: shape (m, 1) or (m,), torch or numpy, in the units the path's w, b are in.
     Rows run over b fastest (w[0], b[0]), (w[0], b[1]), ...; computed in float64.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    pointwise = getattr(F, registry.get("loss", loss).functional)
     if n < 2:
         raise ValueError(f"n must be at least 2 grid points per axis; got {n}")
     xs, ys = _flat(x), _flat(y)
@@ -45,7 +44,8 @@ def loss_grid(
     for start in range(0, n, rows):
         wi = w[start : start + rows, None, None]  # (rows, 1, 1)
         r = wi * xs + (b[None, :, None] - ys)  # (rows, n, m)
-        out[start : start + rows] = _pointwise(r, loss).mean(axis=2)
+        r = torch.from_numpy(r)
+        out[start : start + rows] = pointwise(r, torch.zeros_like(r), reduction="none").mean(2)
     return pd.DataFrame({"w": np.repeat(w, n), "b": np.tile(b, n), "loss": out.reshape(-1)})
 
 
@@ -76,22 +76,20 @@ def ranges(
     )
 
 
+def descent_path(frames: Sequence, step: int) -> pd.DataFrame:
+    """Columns step, w, b: the linear model's snapshots up to `step`, without a diverged one."""
+    rows = [
+        (f.step, f.params["w"], f.params["b"]) for f in frames if f.step <= step and not f.diverged
+    ]
+    return pd.DataFrame(rows, columns=["step", "w", "b"])
+
+
 def least_squares_line(
     x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray
 ) -> tuple[float, float]:
     """(w, b) minimising the mean squared error of w·x + b (reference.least_squares, degree 1)."""
     b, w = least_squares(x, y, 1)
     return float(w), float(b)
-
-
-def _pointwise(r: np.ndarray, loss: str) -> np.ndarray:
-    """Each residual's loss, as torch's MSELoss, L1Loss and HuberLoss define it."""
-    if loss == "mse":
-        return r * r
-    a = np.abs(r)
-    if loss == "l1":
-        return a
-    return np.where(a < HUBER_DELTA, 0.5 * a * a, HUBER_DELTA * (a - 0.5 * HUBER_DELTA))
 
 
 def _range(values: Sequence[float], min_span: float, margin: float) -> tuple[float, float]:
@@ -102,7 +100,8 @@ def _range(values: Sequence[float], min_span: float, margin: float) -> tuple[flo
         mid = (lo + hi) / 2
         lo, hi = mid - min_span / 2, mid + min_span / 2
     pad = margin * (hi - lo)
-    return lo - pad, hi + pad
+    # rounded: a range is part of a cached grid's key, and the last digits would only miss it
+    return round(lo - pad, 6), round(hi + pad, 6)
 
 
 def _pair(r: Sequence[float], name: str) -> tuple[float, float]:

@@ -8,17 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from fitcore import registry
 from fitcore.config import FitConfig
-
-ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "leaky_relu": nn.LeakyReLU,
-    "gelu": nn.GELU,
-    "elu": nn.ELU,
-    "silu": nn.SiLU,
-}
 
 
 class Legendre(nn.Module):
@@ -65,10 +56,15 @@ def build_model(cfg: FitConfig, g: torch.Generator) -> nn.Module:
     layers: list[nn.Module] = []
     width = 1
     for h in cfg.hidden:
-        layers += [_linear(width, h, g), ACTIVATIONS[cfg.activation]()]
+        layers += [_linear(width, h, g), activation(cfg.activation)]
         width = h
     layers.append(_linear(width, 1, g))
     return nn.Sequential(*layers)
+
+
+def activation(name: str) -> nn.Module:
+    """The torch.nn module registry.ACTIVATIONS names, e.g. nn.ReLU()."""
+    return getattr(nn, registry.get("activation", name).module)()
 
 
 def describe(model: nn.Module) -> tuple[str, int]:

@@ -20,9 +20,9 @@ import pandas as pd
 import torch
 
 from fitcore.config import FitConfig
-from fitcore.data import DATASETS, make_data
+from fitcore.data import Data, generate, is_generated, make_data
 from fitcore.reference import least_squares, reference_params
-from fitcore.train import Snapshot, train_iter
+from fitcore.train import Snapshot, prepare, train_iter
 
 MAX_FRAMES = 200  # snapshots kept per run; past this the older ones are thinned evenly
 MAX_HISTORY = 1000  # loss points handed to a chart; the full history stays (one row a snapshot)
@@ -35,7 +35,8 @@ class SharedRun:
     def __init__(self, cfg: FitConfig, points: pd.DataFrame | None = None):
         self.cfg = cfg
         self.points = points  # uploaded or edited points, None for generated data
-        self._it: Iterator[Snapshot] | None = train_iter(cfg, points, units=True)
+        data, g = prepare(cfg, points)  # made once: the scene draws the points training sees
+        self._it: Iterator[Snapshot] | None = train_iter(cfg, units=True, prepared=(data, g))
         # One lock guards the generator: a widget change starts a new script thread before the
         # old one stops, and two threads calling next() on one generator raise ValueError.
         self._lock = threading.Lock()
@@ -46,7 +47,7 @@ class SharedRun:
         # already computed is paced by what they cost the first time.
         self._clock: list[tuple[int, float]] = []  # (step, seconds), one per snapshot
         self._spent = 0.0
-        self.scene = make_scene(cfg, points)
+        self.scene = make_scene(cfg, points, data)
 
     @property
     def done(self) -> bool:
@@ -241,9 +242,14 @@ class Scene:
     y_domain: tuple[float, float]
 
 
-def make_scene(cfg: FitConfig, points: pd.DataFrame | None = None) -> Scene:
-    """The fixed parts of the picture for cfg; the same data train_iter(cfg, points) sees."""
-    d = make_data(cfg, points)
+def make_scene(
+    cfg: FitConfig, points: pd.DataFrame | None = None, data: Data | None = None
+) -> Scene:
+    """The fixed parts of the picture for cfg; the same data train_iter(cfg, points) sees.
+
+    `data`: that run's Data when the caller has made it already (train.prepare).
+    """
+    d = data if data is not None else make_data(cfg, points)
     grid = d.grid()
     gx = grid[:, 0] * d.x_scale + d.x_shift
 
@@ -257,10 +263,8 @@ def make_scene(cfg: FitConfig, points: pd.DataFrame | None = None) -> Scene:
     pts = pd.concat(parts, ignore_index=True)
     pts["id"] = pts.index  # what a click on the chart selects
     truth = None
-    if cfg.dataset in DATASETS:  # generated data, also after a student edited its points
-        truth = pd.DataFrame(
-            {"x": gx.numpy(), "y": DATASETS[cfg.dataset](grid, cfg.noise, None)[:, 0]}
-        )
+    if is_generated(cfg.dataset):  # generated data, also after a student edited its points
+        truth = pd.DataFrame({"x": gx.numpy(), "y": generate(cfg.dataset, grid)[:, 0]})
     reference, reference_loss, params = None, None, {}
     if cfg.model in ("linear", "poly") and cfg.loss == "mse":
         degree = 1 if cfg.model == "linear" else cfg.degree

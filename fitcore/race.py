@@ -25,19 +25,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fitcore.config import MOMENTUM_OPTIMIZERS, OPTIMIZERS, FitConfig
+from fitcore import registry
+from fitcore.config import FitConfig
 from fitcore.data import make_data
-from fitcore.models import ACTIVATIONS, build_model
+from fitcore.models import build_model
 
 VARIANT_FIELDS = ("lr", "optimizer", "momentum")  # FitConfig fields a variant may override
 MAX_VARIANTS = 16  # 8 variants cost ~1.2x one run (bench/race.py); bounds a session's cost
-
-# Per-element losses; race_iter takes the mean over each variant's points.
-LOSSES: dict[str, Callable[..., torch.Tensor]] = {
-    "mse": F.mse_loss,
-    "l1": F.l1_loss,
-    "huber": F.huber_loss,  # delta 1.0, as nn.HuberLoss
-}
 
 # torch.optim defaults that FitConfig does not expose.
 BETAS = (0.9, 0.999)  # Adam, AdamW
@@ -71,7 +65,7 @@ def race_iter(
     g = torch.Generator().manual_seed(cfg.seed)  # the draw order of train_iter
     d = make_data(cfg, data, g)
     race = _Race(build_model(cfg, g), configs)
-    loss_fn = LOSSES[cfg.loss]
+    loss_fn = getattr(F, registry.get("loss", cfg.loss).functional)  # per element
     x, y = race.features(d.x_train), d.y_train  # (n, k) shared inputs, (n, 1) targets
     grid = d.grid()
     grid_features = race.features(grid)
@@ -118,7 +112,27 @@ def _variant_configs(cfg: FitConfig, variants: Sequence[dict]) -> list[FitConfig
                 f"a variant can only change {', '.join(VARIANT_FIELDS)}; got {', '.join(unknown)}"
             )
         configs.append(dataclasses.replace(cfg, **variant))  # FitConfig checks the values
+        if configs[-1].optimizer not in UPDATES:
+            raise ValueError(f"no stacked update for the optimizer {configs[-1].optimizer!r}")
     return configs
+
+
+def raceable() -> tuple[str, ...]:
+    """The registry's optimizers that have a stacked update here, in the registry's order."""
+    return tuple(name for name in registry.names("optimizer") if name in UPDATES)
+
+
+def race_table(
+    cfg: FitConfig, variants: Sequence[dict], data: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A whole race: losses (step, loss, variant) at every snapshot, and the final curves
+    (x, y_hat, variant), as the page's race view draws them."""
+    rows, last = [], None
+    for snap in race_iter(cfg, variants, data):
+        rows += [(snap.step, loss, i) for i, loss in enumerate(snap.losses)]
+        last = snap
+    assert last is not None  # race_iter always yields step 0
+    return pd.DataFrame(rows, columns=["step", "loss", "variant"]), last.curves
 
 
 def _snapshot(race, losses, grid, grid_features, d, step, diverged) -> RaceSnapshot:
@@ -164,12 +178,13 @@ class _Race:
             if isinstance(m, nn.Linear):
                 self.layers.append(len(linears))
                 linears.append(m)
-            elif isinstance(m, tuple(ACTIVATIONS.values())):
+            elif type(m).__name__ in {a.module for a in registry.ACTIVATIONS.values()}:
                 self.layers.append(m)  # elementwise, so it applies to (V, n, k) unchanged
             else:
                 raise ValueError(f"cannot race a model with a {type(m).__name__} layer")
 
-        order = sorted(range(len(configs)), key=lambda v: OPTIMIZERS.index(configs[v].optimizer))
+        kinds = registry.names("optimizer")
+        order = sorted(range(len(configs)), key=lambda v: kinds.index(configs[v].optimizer))
         self.rows = order
         n = len(order)
         self.params: list[torch.Tensor] = []  # w0, b0, w1, b1, ...: each (V, ...) leaf
@@ -181,7 +196,7 @@ class _Race:
         self.t = 0  # updates done; every live variant is updated every step
         self.groups: list[_Group] = []
         start = 0
-        for kind in OPTIMIZERS:
+        for kind in kinds:
             members = [configs[v] for v in order if configs[v].optimizer == kind]
             if members:
                 self.groups.append(_Group.new(kind, start, members, self.params))
@@ -249,7 +264,7 @@ class _Group:
         k = len(members)
         neg_lr = -torch.tensor([c.lr for c in members]).view(k, 1, 1)
         momentum = torch.tensor([c.momentum for c in members]).view(k, 1, 1)
-        uses_momentum = kind in MOMENTUM_OPTIMIZERS and bool((momentum > 0).any())
+        uses_momentum = registry.get("optimizer", kind).momentum and bool((momentum > 0).any())
         names = {
             "sgd": ["momentum_buffer"] if uses_momentum else [],
             "adam": ["exp_avg", "exp_avg_sq"],

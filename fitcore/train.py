@@ -12,11 +12,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from fitcore import registry
 from fitcore.config import FitConfig
 from fitcore.data import Data, make_data
 from fitcore.models import build_model, poly_coefficients
-
-LOSSES = {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}
 
 
 @dataclass(frozen=True)
@@ -62,20 +61,34 @@ def weights_file(cfg: FitConfig, step: int, data: pd.DataFrame | None = None) ->
 
 def make_optimizer(cfg: FitConfig, params) -> torch.optim.Optimizer:
     """The torch optimizer that cfg names, with its learning rate, momentum and weight decay."""
-    wd = cfg.weight_decay
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=wd)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=wd)
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
-    return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=wd)
+    entry = registry.get("optimizer", cfg.optimizer)
+    options = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+    if entry.momentum:
+        options["momentum"] = cfg.momentum
+    return getattr(torch.optim, entry.torch_class)(params, **options)
+
+
+def make_loss(cfg: FitConfig) -> nn.Module:
+    """The torch.nn loss that cfg names, e.g. nn.MSELoss()."""
+    return getattr(nn, registry.get("loss", cfg.loss).module)()
+
+
+def prepare(cfg: FitConfig, data: pd.DataFrame | None = None) -> tuple[Data, torch.Generator]:
+    """The run's points, and its generator positioned after drawing them (weights come next).
+
+    Hand both to train_iter(..., prepared=) to train on points already made, e.g. the ones a
+    page also draws: one run makes its data once.
+    """
+    g = torch.Generator().manual_seed(cfg.seed)
+    return make_data(cfg, data, g), g
 
 
 def train_iter(
-    cfg: FitConfig, data: pd.DataFrame | None = None, *, units: bool = False
+    cfg: FitConfig,
+    data: pd.DataFrame | None = None,
+    *,
+    units: bool = False,
+    prepared: tuple[Data, torch.Generator] | None = None,
 ) -> Iterator[Snapshot]:
     """Snapshots at step 0, after every `cfg.every` updates, and after the last update.
 
@@ -84,8 +97,9 @@ def train_iter(
     `data` (columns x, y) replaces the generated points, e.g. an uploaded CSV.
     `units`: also fill Snapshot.units for an MLP (what the page's hidden-units view draws;
     building that table is about half of a snapshot's cost, so it is asked for).
+    `prepared`: prepare(cfg, data)'s result, not yet trained on.
     """
-    for snap, _ in _train(cfg, data, units):
+    for snap, _ in _train(cfg, data, units, prepared):
         yield snap
 
 
@@ -99,14 +113,16 @@ def model_at(cfg: FitConfig, step: int, data: pd.DataFrame | None = None) -> nn.
 
 
 def _train(
-    cfg: FitConfig, data: pd.DataFrame | None, units: bool = False
+    cfg: FitConfig,
+    data: pd.DataFrame | None,
+    units: bool = False,
+    prepared: tuple[Data, torch.Generator] | None = None,
 ) -> Iterator[tuple[Snapshot, nn.Module]]:
     """train_iter's loop, also handing out the live model at each snapshot."""
-    g = torch.Generator().manual_seed(cfg.seed)
-    d = make_data(cfg, data, g)
+    d, g = prepared if prepared is not None else prepare(cfg, data)
     model = build_model(cfg, g)
     opt = make_optimizer(cfg, model.parameters())
-    loss_fn = LOSSES[cfg.loss]()
+    loss_fn = make_loss(cfg)
     x, y = d.x_train, d.y_train
     n = len(x)
     batch = min(cfg.batch_size, n) if cfg.batch_size > 0 else 0

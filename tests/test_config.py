@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fitcore import LIMITS, PRESETS, FitConfig
-from fitcore.config import CHOICES, HIDEABLE, SPEEDS, UiSettings
+from fitcore import LIMITS, PRESETS, FitConfig, registry
+from fitcore.config import HIDEABLE, SPEEDS, UiSettings
 
 
 def _number(name):
@@ -21,7 +21,7 @@ def _number(name):
 
 configs = st.builds(
     FitConfig,
-    **{name: st.sampled_from(choices) for name, choices in CHOICES.items()},
+    **{name: st.sampled_from(registry.names(name)) for name in registry.FIELDS},
     **{f.name: _number(f.name) for f in dataclasses.fields(FitConfig) if f.name in LIMITS},
     hidden=st.lists(st.integers(*LIMITS["width"]), min_size=1, max_size=4).map(tuple),
 )
@@ -128,29 +128,33 @@ def test_every_field_is_hideable():
 
 def test_limits_cover_every_numeric_field():
     for f in dataclasses.fields(FitConfig):
-        if f.name not in CHOICES and f.name != "hidden":
+        if f.name not in registry.FIELDS and f.name != "hidden":
             lo, hi = LIMITS[f.name]
             assert lo <= getattr(FitConfig(), f.name) <= hi and math.isfinite(hi)
 
 
-def test_each_choice_list_names_exactly_what_the_code_implements():
-    # config.py cannot import the torch modules (they import it), so the names live twice
+def test_each_optimizer_entry_builds_its_torch_class_with_its_options():
     import torch
 
-    from fitcore import codegen, models, race, train
-    from fitcore.data import DATASETS
+    from fitcore import train
 
-    assert set(CHOICES["dataset"]) == {*DATASETS, "csv"}  # csv: the uploaded points
-    assert set(DATASETS) == set(codegen.FORMULAS)
-    assert set(CHOICES["activation"]) == set(models.ACTIVATIONS) == set(codegen.ACTIVATIONS)
-    assert set(CHOICES["loss"]) == set(train.LOSSES) == set(race.LOSSES) == set(codegen.LOSSES)
-    assert set(CHOICES["optimizer"]) == set(codegen.OPTIMIZERS)
     params = [torch.nn.Parameter(torch.zeros(1))]
-    built = {
-        name: type(train.make_optimizer(FitConfig(optimizer=name), params)).__name__.lower()
-        for name in CHOICES["optimizer"]
-    }
-    assert built == {name: name for name in CHOICES["optimizer"]}
+    for name in registry.names("optimizer"):
+        entry = registry.get("optimizer", name)
+        opt = train.make_optimizer(
+            FitConfig(optimizer=name, momentum=0.5, weight_decay=0.1), params
+        )
+        assert type(opt).__name__ == entry.torch_class
+        assert opt.defaults["lr"] == 0.05 and opt.defaults["weight_decay"] == 0.1
+        assert opt.defaults.get("momentum", 0.0) == (0.5 if entry.momentum else 0.0)
+
+
+def test_an_unknown_choice_is_an_error_never_a_fallback():
+    for field in registry.FIELDS:
+        with pytest.raises(ValueError, match=f"{field} must be one of"):
+            FitConfig(**{field: "nonesuch"})
+        with pytest.raises(ValueError, match="nonesuch"):
+            registry.get(field, "nonesuch")
 
 
 # One link per kind of warning, and the parts of its text that are the link's own (the

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from fitcore import LIMITS, PRESETS, FitConfig, train_iter
-from fitcore.data import DATASETS, make_data
+from fitcore import LIMITS, PRESETS, FitConfig, registry, train_iter
+from fitcore.data import generate, is_generated, make_data
 from fitcore.models import build_model, describe
 from fitcore.reference import least_squares, polynomial_curve, reference_params
 from tests.blog_script import blog_losses
@@ -159,12 +159,12 @@ def test_every_activation_builds_and_trains(activation):
     assert snaps[-1].train_loss < snaps[0].train_loss
 
 
-@pytest.mark.parametrize("dataset", sorted(DATASETS))
+@pytest.mark.parametrize("dataset", [d for d in registry.names("dataset") if is_generated(d)])
 def test_datasets_are_pure_functions_of_the_generator(dataset):
     x = torch.linspace(-1, 1, 50).unsqueeze(1)
-    a = DATASETS[dataset](x, 0.3, torch.Generator().manual_seed(4))
-    b = DATASETS[dataset](x, 0.3, torch.Generator().manual_seed(4))
-    clean = DATASETS[dataset](x, 0.3, None)
+    a = generate(dataset, x, 0.3, torch.Generator().manual_seed(4))
+    b = generate(dataset, x, 0.3, torch.Generator().manual_seed(4))
+    clean = generate(dataset, x, 0.3, None)
     assert a.shape == (50, 1) and torch.equal(a, b)
     assert torch.all(a - clean >= 0) and torch.all(a - clean < 0.3 + 1e-6)  # noise * U[0, 1)
 

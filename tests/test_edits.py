@@ -5,7 +5,8 @@ import pandas as pd
 import torch
 
 from fitcore import FitConfig, train_iter
-from fitcore.data import edit, near, points_digest
+from fitcore.config import points_digest
+from fitcore.data import edit, near
 from fitcore.models import equation
 from fitcore.reference import polynomial_curve
 

@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from fitcore import FitConfig, train_iter
-from fitcore.config import OPTIMIZERS
+from fitcore import FitConfig, registry, train_iter
 from fitcore.race import MAX_VARIANTS, UPDATES, race_iter
 
 # Settings of every optimizer kind, each racing the others in one batch.
@@ -109,7 +108,7 @@ def test_race_leaves_the_global_rng_alone():
 
 
 def test_every_optimizer_has_a_batched_update():
-    assert set(UPDATES) == set(OPTIMIZERS)
+    assert set(UPDATES) == set(registry.names("optimizer"))
 
 
 @pytest.mark.parametrize(
