@@ -13,12 +13,15 @@ import io
 import itertools
 import math
 import re
+import types
 from collections import Counter
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from fitcore.config import LIMITS, _show
+from fitcore.i18n import catalog
 
 # .streamlit/config.toml sets server.maxUploadSize = 1 (MB); checked again here because
 # load_csv is also called outside the page. Streamlit's uploader counts a MB as 10**6 bytes, or
@@ -45,55 +48,27 @@ _MISSING = frozenset({"nan", "na", "n/a", "#n/a", "null", "none", "-", "?"})
 # Signatures of files that are not text: xlsx/ods (zip) and old xls (OLE2) workbooks.
 _SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
-# The English message for each UploadError code; `params` fill the {placeholders}. The page
-# looks up its own translation by code and formats it with the same params.
-MESSAGES: dict[str, str] = {
-    "empty": (
-        "The file is empty. Upload a CSV file with two columns of numbers, x and y, "
-        "one point per row."
-    ),
-    "too_big": (
-        "The file is {size} bytes; the limit is {limit} bytes. FitLab fits at most "
-        "{rows} points: keep only the x and y columns and sample the rows down."
-    ),
-    "not_text": (
-        "Could not read the file as text: save it as CSV in UTF-8 "
-        "(in Excel: File > Save As > CSV UTF-8) and upload that."
-    ),
-    "bad_csv": (
-        'Could not split the file into rows and columns: a quote mark (") is never closed '
-        "or a line is very long. Save the file as CSV again."
-    ),
-    "too_many_columns": (
-        "The file has {columns} columns; FitLab reads at most {limit}. Keep the x and y "
-        "columns and upload again."
-    ),
-    "no_numeric": (
-        "No column holds numbers. FitLab needs two columns of numbers, x and y, one point per row."
-    ),
-    "one_column": (
-        "Only one column ({column}) holds numbers. Add a second column of numbers so that "
-        "there is an x and a y."
-    ),
-    "no_such_column": "There is no column {column}. Choose one of: {choices}.",
-    "not_numeric": "Column {column} does not hold numbers. Choose one of: {choices}.",
-    "too_few_rows": (
-        "A fit needs at least 2 rows with numbers in both {x} and {y}; this file has {rows} "
-        "({dropped} skipped for blanks, text, NaN or inf)."
-    ),
-    "too_many_rows": (
-        "The file has {rows} rows; FitLab fits at most {limit} points. Sample them down, "
-        "for example keep one row in {step}, and upload again."
-    ),
-    "constant_x": (
-        "Every x value (column {column}) is {value}; a fit needs x to vary. Choose another "
-        "x column."
-    ),
-    "huge_value": (
-        "Column {column} holds a value of {value}; FitLab handles numbers up to {limit} in size. "
-        "Rescale the column (for example, change its units) and upload again."
-    ),
-}
+# What can be wrong with an upload: each is an UploadError's `code`, with a message upload_<code>
+# in every catalog (fitcore/catalogs/<lang>.toml) whose {placeholders} its `params` fill.
+CODES = (
+    "empty",
+    "too_big",
+    "not_text",
+    "bad_csv",
+    "too_many_columns",
+    "no_numeric",
+    "one_column",
+    "no_such_column",
+    "not_numeric",
+    "too_few_rows",
+    "too_many_rows",
+    "constant_x",
+    "huge_value",
+)
+# The English message of each code: str(error). The page shows its own language's by code.
+MESSAGES: Mapping[str, str] = types.MappingProxyType(
+    {code: catalog("en")[f"upload_{code}"] for code in CODES}
+)
 
 
 class UploadError(ValueError):
