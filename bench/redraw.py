@@ -7,7 +7,7 @@ polynomial fit with the least-squares layers), and the medians are compared.
 - baseline, what `st.altair_chart(chart)` does per frame: build the Altair charts
   (charts.fit_chart, charts.loss_chart), compile them (`to_dict`: Altair's schema validation),
   and turn every table into Arrow IPC bytes through Streamlit's own pandas conversion.
-- page, what streamlit_app.live_chart does per frame: the layer tables alone
+- page, what ui.live.live_chart does per frame: the layer tables alone
   (charts.fit_data, charts.loss_data), the cached compiled spec copied, and each table turned
   into Arrow IPC bytes from its columns (charts.arrow_table).
 
@@ -22,18 +22,14 @@ import argparse
 import contextlib
 import dataclasses
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run without installing
+import pyarrow as pa
+import torch
+from streamlit import dataframe_util
 
-import pyarrow as pa  # noqa: E402
-import torch  # noqa: E402
-from streamlit import dataframe_util  # noqa: E402
-
-from fitcore import PRESETS, charts  # noqa: E402
-from fitcore.player import SharedRun  # noqa: E402
+from fitcore import PRESETS, charts
+from fitcore.player import SharedRun
 
 
 def arrow_bytes(table: pa.Table) -> bytes:

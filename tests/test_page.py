@@ -179,9 +179,9 @@ def test_autoplay_waits_at_step_0_for_the_browser_then_a_click_takes_over():
     # the browser's page_ready signal starts it (tests/test_browser_class.py drives that part)
     at = open_page(autoplay="1")
     assert status(at) == "step 0 / 5000"
-    assert at.session_state["armed"] is True and at.session_state["playing"] is False
+    assert at.session_state["page"].armed is True and at.session_state["page"].playing is False
     at = click(at, "step")
-    assert status(at) == "step 100 / 5000" and at.session_state["armed"] is False
+    assert status(at) == "step 100 / 5000" and at.session_state["page"].armed is False
 
 
 @pytest.mark.parametrize("name", HIDEABLE)
@@ -455,9 +455,9 @@ def test_a_frame_interrupted_while_drawing_keeps_the_step_it_shows(monkeypatch, 
     at.button(key="step").click().run()
     assert at.exception  # the drawing stopped half way
     if where == "before the status":  # step 100 never reached the page: step 0 is on screen
-        assert at.session_state["cursor"] == 0
+        assert at.session_state["page"].cursor == 0
     else:
-        assert status(at) == "step 100 / 300" and at.session_state["cursor"] == 100
+        assert status(at) == "step 100 / 300" and at.session_state["page"].cursor == 100
 
 
 def test_the_page_leaves_torch_to_fitcore():

@@ -127,5 +127,5 @@ def test_session_state_stays_small_after_long_play():
     for _ in range(30):  # edits make a new run: stepping starts from 0
         at.button(key="step").click().run()
     assert not at.exception
-    assert len(at.session_state["edits"]["added"]) <= 20
-    assert at.session_state["cursor"] == 150
+    assert len(at.session_state["page"].edits.added) <= 20
+    assert at.session_state["page"].cursor == 150

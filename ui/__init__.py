@@ -1,0 +1,1 @@
+"""FitLab's page parts: the only package, with streamlit_app.py, that imports streamlit."""

@@ -1,0 +1,202 @@
+"""The live area: status, metrics, the fit and loss charts and the model, redrawn per frame."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from fitcore import FitConfig, charts
+from fitcore.data import near
+from fitcore.models import equation
+from fitcore.player import SharedRun
+from fitcore.train import one_thread
+from ui.common import axis_titles, chart_labels, fmt, guarded, model_text, suggested_lr
+from ui.edits import edit_points
+from ui.state import PageState, still_playing
+
+# Seconds between frames per speed. At "max" each rerun first trains for MAX_BUDGET seconds
+# (a computed run is charged what its frames cost to compute, so it replays at that pace).
+# bench/page.py, final frame vs the blog's loop: 0.55x with 120 ms per 150 ms; training on a
+# prefetch thread instead was 0.71-0.79x (it contends with drawing for the GIL).
+INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.15}
+MAX_BUDGET = 0.12
+# At max a fast machine could train a whole run in one budget: each rerun skips at most enough
+# frames that a student still sees this many (the parabola taking shape, not just its end).
+MIN_FRAMES_AT_MAX = 12
+
+
+def live(state: PageState, T, run: SharedRun) -> None:
+    """Everything that changes per frame; reruns alone on a timer while training.
+
+    Call it after the rest of the page is drawn (inside the slot kept for it): the timer
+    starts when the fragment is registered, and ticks that arrived while the page was still
+    drawing would advance frames no student saw.
+    """
+    cfg = state.cfg
+    full_run = [True]  # the first call is this full run's; timer ticks come after it
+
+    def frame_area() -> None:
+        one_thread()  # a fragment rerun does not run the whole script; see train.one_thread
+        if state.full_rerun:
+            state.full_rerun = False
+            st.rerun()  # a button inside this fragment changed a setting in the sidebar
+        ticked, full_run[0] = not full_run[0], False
+        frame = run.frame_at(state.cursor)
+        # a full run (opening a link with autoplay, pressing Train) first shows where it is
+        advance, state.advance = state.advance, False
+        if advance or (state.playing and ticked):
+            if state.playing and state.speed == "max":
+                nxt = run.catch_up(
+                    frame.step, MAX_BUDGET, max_frames_per_rerun(cfg), between=still_playing
+                )
+            else:
+                nxt = run.after(frame.step)
+            if nxt is not None:
+                frame = nxt
+            if state.playing and (nxt is None or frame.diverged or run.is_last(frame.step)):
+                state.cursor, state.playing = frame.step, False
+                st.rerun()  # the whole page: draws the last frame, stops the timer, relabels
+        draw(state, T, run, frame)  # moves the cursor once the frame's status is on its way
+        if state.playing and state.speed != "max":
+            # the next frame trains while the browser draws this one, so the next rerun
+            # only draws (at max each rerun trains for its budget instead)
+            run.prefetch(frame.step)
+
+    every = INTERVALS[state.speed] if state.playing else None
+    st.fragment(run_every=every)(lambda: guarded(T, frame_area))()
+
+
+def max_frames_per_rerun(cfg: FitConfig) -> int:
+    """At max, how many frames one rerun may skip ahead: a run shows MIN_FRAMES_AT_MAX."""
+    frames = cfg.steps // cfg.every + 2  # step 0, every `every`, and the last
+    return max(1, math.ceil(frames / MIN_FRAMES_AT_MAX))
+
+
+def draw(state: PageState, T, run: SharedRun, frame) -> None:
+    """Status, metrics, both charts and the model panel for one frame."""
+    cfg = state.cfg
+    shown = run.last_good(frame.step)  # after a divergence, the last good fit stays
+    with st.container(key="status"):
+        st.progress(
+            min(frame.step / cfg.steps, 1.0),
+            text=T["status"].format(step=frame.step, steps=cfg.steps),
+        )
+    # The cursor is the step the status shows: set right after it is sent. A Pause stops a
+    # playing rerun at its next Streamlit call; had the cursor moved before the status was
+    # sent, or only after the rest of the frame, the Pause's own rerun would draw another step
+    # than the one on screen: the status changed 250-440 ms after the click, at every speed.
+    state.cursor = frame.step
+    if frame.diverged:
+        suggestion = suggested_lr(state.run_key, cfg, run.points)
+        st.error(
+            T["diverged"].format(step=frame.step, lr=f"{cfg.lr:g}", suggestion=f"{suggestion:g}")
+        )
+        st.button(
+            T["use_suggestion"].format(suggestion=f"{suggestion:g}"),
+            key="use_lr",
+            on_click=state.use_lr,
+            args=(suggestion,),
+        )
+    with st.container(horizontal=True, key="metrics"):
+        st.metric(T["train_loss"], fmt(shown.train_loss))
+        if shown.test_loss is not None:
+            st.metric(T["test_loss"], fmt(shown.test_loss))
+        if cfg.model == "linear":
+            st.metric(T["w"], fmt(shown.params["w"]))
+            st.metric(T["b"], fmt(shown.params["b"]))
+        else:
+            st.metric(T["grad_norm"], fmt(shown.grad_norm))
+    selection = _charts(state, T, run, frame, shown)
+    if not state.playing:
+        edit_points(state, T, run, selection)
+    _model_panel(state, T, shown)
+
+
+def _charts(state: PageState, T, run: SharedRun, frame, shown):
+    """The fit chart (points clickable while paused) and the loss chart, side by side."""
+    cfg, display, scene = state.cfg, state.display, run.scene
+    labels = chart_labels(T)
+    editable = not state.playing
+    points = scene.points
+    if state.edits.added:
+        is_added = near(points, state.edits.added)
+        points = points.assign(split=points["split"].where(~is_added, "added"))
+    titles = axis_titles(state)
+    y_domain = scene.y_domain if not frame.diverged else charts.widened(scene.y_domain, shown.curve)
+    structure = (state.run_key, state.lang, tuple(sorted(display.items())), editable)
+    structure += (titles, y_domain)
+    fit_layers = {
+        "truth": scene.truth if display["show_truth"] else None,
+        "reference": scene.reference if display["show_reference"] else None,
+        "units": shown.units if display["show_units"] else None,  # None unless an MLP
+    }
+    loss_layers = {
+        "log": display["log_loss"],
+        "reference_loss": scene.reference_loss if display["show_reference"] else None,
+    }
+    history = run.history(frame.step)  # a diverged run's history shows the blow-up
+    left, right = st.columns(2)
+    with left:
+        selection = live_chart(
+            ("fit", *structure),
+            lambda: charts.fit_chart(
+                points,
+                shown.curve,
+                **fit_layers,
+                x_domain=scene.x_domain,
+                y_domain=y_domain,
+                labels=labels,
+                selectable=editable,
+                x_title=titles[0],
+                y_title=titles[1],
+            ),
+            charts.fit_data(points, shown.curve, **fit_layers, labels=labels),
+            # a new key per edit: a selection must not outlive the points it picked
+            key=f"fit_chart_{len(state.edits.removed)}_{len(state.edits.added)}",
+            on_select="rerun" if editable else "ignore",
+            selection_mode="picked" if editable else None,
+        )
+    with right:
+        live_chart(
+            ("loss", *structure),
+            lambda: charts.loss_chart(history, **loss_layers, steps=cfg.steps, labels=labels),
+            charts.loss_data(history, **loss_layers, labels=labels),
+            key="loss_chart",
+        )
+    if fit_layers["units"] is not None:
+        st.caption(T["units_text"])
+    if fit_layers["reference"] is not None:
+        st.caption(T["reference_text"])
+    return selection
+
+
+def live_chart(structure: tuple, build, data: dict, **kwargs):
+    """Draw an Altair chart from its spec, compiled once per `structure`, and this frame's data.
+
+    `structure` must name everything that shapes the spec apart from the data (the run, the
+    language, the toggles); `build()` makes the Altair chart, called only when that spec is not
+    compiled yet; `data` is the chart's tables by layer name (charts.fit_data, loss_data).
+    Building and compiling a chart costs more than the rest of a frame; with a stable spec the
+    browser also swaps the data in place instead of rebuilding the chart.
+    """
+    spec = compiled_spec(structure, build)
+    tables = {name: charts.arrow_table(df) for name, df in data.items()}
+    return st.vega_lite_chart(spec={**spec, "datasets": tables}, width="stretch", **kwargs)
+
+
+@st.cache_resource(max_entries=256)
+def compiled_spec(structure: tuple, _build) -> dict:
+    """Shared across sessions and never mutated: callers copy it before adding data."""
+    free, _ = charts.split_data(_build())
+    return charts.compile_spec(free)
+
+
+def _model_panel(state: PageState, T, frame) -> None:
+    with st.expander(T["model_panel"]):
+        text, count = model_text(state.run_key, state.cfg)
+        st.code(text, language="text")
+        st.caption(T["params_count"].format(count=count))
+        if frame.params:
+            st.markdown(f"**{T['equation']}**")
+            st.latex(equation(frame.params))

@@ -1,0 +1,171 @@
+"""PageState: everything one student's page remembers, in one typed session slot.
+
+Each setting lives here once. Widgets mirror it: before a widget is drawn its key is set from
+the state, and its on_change callback writes the new value back (see ui.controls). The methods
+are the page's callbacks; Streamlit runs them before the rerun the click starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from fitcore.config import PRESETS, FitConfig, UiSettings
+from fitcore.i18n import pick_language
+
+SLOT = "page"  # the one session_state key the page uses for its own state
+MAX_ADDED = 20  # outliers a student may add: enough to make the point, bounded per session
+
+
+@dataclass(frozen=True)
+class Edits:
+    """A student's edits of the run's points; they apply only to the data they were made on."""
+
+    data: tuple | None = None  # what the points were: (dataset, n, noise, seed) or a digest
+    removed: frozenset[tuple[float, float]] = frozenset()
+    added: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(self.removed or self.added)
+
+
+@dataclass
+class PageState:
+    cfg: FitConfig  # the run's settings, also those whose widget is hidden or not drawn
+    link_query: dict[str, list[str]]  # the opening link; its warnings follow the page's language
+    lang: str = "en"
+    lang_chosen: bool = False  # False: the browser's language, not written into links
+    preset: str = "custom"  # a PRESETS key while the settings are still exactly the preset's
+    speed: str = "normal"
+    hide: tuple[str, ...] = ()  # controls the teacher's link hides
+    autoplay: bool = False  # the link asks to start training when the page opens
+    armed: bool = False  # autoplay waits until the browser has drawn step 0 (page_ready)
+    playing: bool = False
+    cursor: int = 0  # the step on screen
+    advance: bool = False  # Step was pressed: the next frame area moves one frame
+    full_rerun: bool = False  # a button inside the live fragment changed a sidebar setting
+    run_key: str | None = None
+    display: dict[str, bool] = field(
+        default_factory=lambda: {
+            "log_loss": True,
+            "show_truth": True,
+            "show_reference": True,
+            "show_units": False,
+        }
+    )
+    rejected: dict[str, str] = field(default_factory=dict)  # field -> text that could not be used
+    uploaded: tuple[str, pd.DataFrame] | None = None  # (file name, points) of the last good file
+    edits: Edits = Edits()
+
+    @classmethod
+    def from_link(cls, query: dict[str, list[str]], locale: str | None) -> PageState:
+        cfg, _ = FitConfig.from_query(query)
+        ui, _ = UiSettings.from_query(query)
+        return cls(
+            cfg=cfg,
+            link_query=query,
+            lang=pick_language(ui.lang, locale),
+            lang_chosen=ui.lang is not None,
+            preset=ui.preset if ui.preset and PRESETS[ui.preset] == cfg else "custom",
+            speed=ui.speed,
+            hide=ui.hide,
+            autoplay=ui.autoplay,
+            armed=ui.autoplay,
+        )
+
+    def ui_settings(self, **changes) -> UiSettings:
+        """The page's own link parameters (UiSettings), with `changes` applied."""
+        ui = UiSettings(
+            preset=self.preset if self.preset in PRESETS else None,
+            lang=self.lang if self.lang_chosen else None,
+            speed=self.speed,
+            autoplay=self.autoplay,
+            hide=self.hide,
+        )
+        return dataclasses.replace(ui, **changes)
+
+    # settings
+
+    def set(self, name: str, value) -> None:
+        """Change one setting (ValueError when FitConfig refuses it); the preset becomes custom."""
+        self.cfg = dataclasses.replace(self.cfg, **{name: value})
+        self.rejected.pop(name, None)
+        self.preset = "custom"
+
+    def reject(self, name: str, text: str) -> None:
+        """Keep the setting; remember what the student typed, to show it with the reason."""
+        self.rejected[name] = text
+
+    def apply_preset(self, name: str) -> None:
+        self.preset = name
+        if name in PRESETS:
+            self.cfg = PRESETS[name]
+            self.rejected.clear()
+
+    def use_lr(self, lr: float) -> None:
+        """The suggested learning rate after a divergence: a new run, from step 0."""
+        self.set("lr", lr)
+        self.cursor = 0
+        self.full_rerun = True  # the button sits in the live fragment; the sidebar must follow
+
+    # playing
+
+    def play(self, from_start: bool = False) -> None:
+        if from_start:
+            self.cursor = 0
+        self._playing(True)
+
+    def pause(self) -> None:
+        self._playing(False)
+
+    def step(self) -> None:
+        self._playing(False)
+        self.advance = True
+
+    def reset(self) -> None:
+        self._playing(False)
+        self.cursor = 0
+
+    def show(self, step: int) -> None:
+        """Scrub to a stored frame (the replay slider): it pauses."""
+        self.cursor = step
+        self._playing(False)
+
+    def _playing(self, playing: bool) -> None:
+        # a student's own click overrides an autoplay still waiting for the page to be drawn
+        self.playing = playing
+        self.armed = False
+
+    # points
+
+    def edit_data(self, data: tuple) -> Edits:
+        """The edits that apply to `data`: none once the data they were made on changed."""
+        if self.edits.data != data:
+            self.edits = Edits(data=data)
+        return self.edits
+
+    def new_run(self, key: str) -> bool:
+        """Note the run on screen; True when it replaced another (the cursor goes to 0)."""
+        replaced = self.run_key is not None and self.run_key != key
+        if replaced:
+            self.cursor = 0
+        self.run_key = key
+        return replaced
+
+
+def page_state() -> PageState:
+    """This session's PageState, made from the opening link on the session's first run."""
+    if SLOT not in st.session_state:
+        query = {k: st.query_params.get_all(k) for k in st.query_params}
+        st.session_state[SLOT] = PageState.from_link(query, st.context.locale)
+    return st.session_state[SLOT]
+
+
+def still_playing() -> bool:
+    """Read through st.session_state on purpose: each read is a point where Streamlit can stop
+    a running rerun, so a Pause click ends a max-speed catch-up at once."""
+    return st.session_state[SLOT].playing
