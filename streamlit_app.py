@@ -62,13 +62,15 @@ def page(state: PageState, T) -> None:
         st.toast(T["restarted"])
     run = shared_run(key, cfg, points)  # shared by every session on this server
 
-    buttons.buttons(state, T, run)
-    buttons.replay(state, T, run)
-    slot = st.container()  # the live area, filled last (see live.live)
+    bar = st.container()  # the buttons: drawn once the live area has moved to its frame
+    slot = st.container()  # the live area, filled last but for the buttons (see live.live)
     tabs.views(state, T, run, points)
     share.share_panel(state, T)
     with slot:
         live.live(state, T, run)
+    with bar:  # labelled for the step on screen: Train again once Step reached the end
+        buttons.buttons(state, T, run)
+        buttons.replay(state, T, run)
     buttons.autoplay(state)
 
 

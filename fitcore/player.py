@@ -99,8 +99,14 @@ class SharedRun:
         return best
 
     def is_last(self, step: int) -> bool:
-        """True when `step` is at or past the run's last frame (its end, or its divergence)."""
-        return self.done and step >= self._frames[-1].step
+        """True when `step` is at or past the run's last frame (its end, or its divergence).
+
+        Known as soon as that frame is computed, before the run is pulled past it.
+        """
+        if not self._frames or step < self._frames[-1].step:
+            return False
+        last = self._frames[-1]
+        return self.done or last.diverged or last.step >= self.cfg.steps
 
     def last_good(self, step: int) -> Snapshot:
         """The frame to show for `step`: itself, or for a diverged one the last good fit.
