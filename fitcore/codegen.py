@@ -7,7 +7,6 @@ import itertools
 import json
 import math
 import textwrap
-import types
 
 import numpy as np
 import pandas as pd
@@ -17,10 +16,6 @@ from fitcore import registry
 from fitcore.config import FitConfig
 from fitcore.data import is_generated, make_data
 from fitcore.i18n import LANGS, catalog, script_catalog
-
-# The script's comments and messages now live in fitcore/catalogs/<lang>.toml ([script]); this
-# read-only view by language is kept for tests/test_codegen.py until it reads script_catalog.
-TEXT = types.MappingProxyType({lang: script_catalog(lang) for lang in LANGS})
 
 
 def export_script(cfg: FitConfig, points: pd.DataFrame | None = None, *, lang: str = "en") -> str:

@@ -81,7 +81,7 @@ class FitConfig:
 
         Never raises: an unknown key is ignored, a malformed value falls back to the default
         and a value outside LIMITS is clamped; each adds a warning naming the parameter, in
-        `lang` (a key of i18n.CATALOGS; English for anything else).
+        `lang` (one of i18n.LANGS; English for anything else).
         """
         T = _catalog(lang)
         warnings: list[str] = []

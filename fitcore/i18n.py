@@ -20,8 +20,6 @@ from importlib.resources import files
 
 LANGS = ("en", "zh")  # a catalogs/<lang>.toml each; the first is used for any other language
 TABLES = ("page", "script")
-# The race's choices on the page (race_<kind>): race learning rates, or optimizers.
-RACE_KINDS = ("lr", "optimizer")
 
 
 @functools.cache
@@ -60,7 +58,7 @@ def key_families(table: str = "page") -> dict[str, frozenset[str]]:
     optimizer, preset, speed, chart label or upload error needs its strings, and nothing more.
     """
     # imported here: upload imports this module, and charts pulls in altair
-    from fitcore import charts, registry, upload
+    from fitcore import charts, race, registry, upload
     from fitcore.config import HIDEABLE, PRESETS, SPEEDS, FitConfig
 
     if table == "script":
@@ -85,7 +83,7 @@ def key_families(table: str = "page") -> dict[str, frozenset[str]]:
         "sp_{}": frozenset(f"sp_{speed}" for speed in SPEEDS),
         "chart_{}": frozenset(f"chart_{key}" for key in charts.DEFAULT_LABELS),
         "upload_{}": frozenset(f"upload_{code}" for code in upload.CODES),
-        "race_{}": frozenset(f"race_{kind}" for kind in RACE_KINDS),
+        "race_{}": frozenset(f"race_{kind}" for kind in race.KINDS),
         # a control's label by its name: every setting a teacher can hide (the language
         # control's label is "language"), and the help of each sidebar control that has one
         "{}": frozenset({*fields, *(name for name in HIDEABLE if name != "lang")}),

@@ -30,6 +30,7 @@ from fitcore.config import FitConfig
 from fitcore.data import make_data
 from fitcore.models import build_model
 
+KINDS = ("lr", "optimizer")  # what the page's race compares: learning rates, or optimizers
 VARIANT_FIELDS = ("lr", "optimizer", "momentum")  # FitConfig fields a variant may override
 MAX_VARIANTS = 16  # 8 variants cost ~1.2x one run (bench/race.py); bounds a session's cost
 

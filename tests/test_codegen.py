@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fitcore import PRESETS, FitConfig, registry, train_iter
-from fitcore.codegen import TEXT, _float32_literal, export_script
+from fitcore.codegen import _float32_literal, export_script
 from fitcore.data import edit, make_data
+from fitcore.i18n import LANGS, script_catalog
 from fitcore.models import describe
 from fitcore.player import make_scene
 from fitcore.train import model_at
@@ -451,7 +452,7 @@ small_points = st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cfg=small_configs, points=st.none() | small_points, lang=st.sampled_from(sorted(TEXT)))
+@given(cfg=small_configs, points=st.none() | small_points, lang=st.sampled_from(LANGS))
 def test_any_config_script_run_in_process_prints_train_iters_losses(cfg, points, lang):
     # exec instead of a subprocess: the script imports only torch, already loaded here.
     script = export_script(cfg, points, lang=lang)
@@ -472,10 +473,10 @@ def test_both_languages_have_the_same_texts_and_placeholders():
     def placeholders(text: str) -> set[str]:
         return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
 
-    assert set(TEXT) == {"en", "zh"}
-    assert TEXT["en"].keys() == TEXT["zh"].keys()
-    for key, text in TEXT["en"].items():
-        assert placeholders(TEXT["zh"][key]) == placeholders(text), key
+    en, zh = script_catalog("en"), script_catalog("zh")
+    assert en.keys() == zh.keys()
+    for key, text in en.items():
+        assert placeholders(zh[key]) == placeholders(text), key
 
 
 # English words a Chinese script may still show: names of things, as the tutorial writes them.
@@ -528,7 +529,7 @@ def test_chinese_script_with_weights_prints_the_english_scripts_losses(outputs):
 def test_chinese_script_says_it_diverged_in_chinese(outputs):
     out = outputs["zh-diverging"].stdout
     step = printed(outputs["zh-diverging"])[-1][0]
-    assert TEXT["zh"]["diverged"].format(step=step) in out
+    assert script_catalog("zh")["diverged"].format(step=step) in out
     assert "diverged" not in out
 
 
@@ -536,4 +537,4 @@ def test_chinese_scripts_help_is_in_chinese(outputs):
     out = outputs["zh-help"]
     assert out.error is None, out.error
     flat = "".join(out.stdout.split())  # argparse wraps the help to the terminal
-    assert "".join(TEXT["zh"]["weights_help"].split()) in flat
+    assert "".join(script_catalog("zh")["weights_help"].split()) in flat

@@ -21,7 +21,7 @@ def view(state: PageState, T, run: SharedRun, points) -> None:
     st.caption(T["race_text"])
     kind = st.radio(
         T["race_kind"],
-        ["lr", "optimizer"],
+        core.KINDS,
         key="race_kind",
         horizontal=True,
         format_func=lambda k: T[f"race_{k}"],
