@@ -17,20 +17,16 @@ time, so that both see the machine of the same moment; its rounds agree within a
 from __future__ import annotations
 
 import argparse
-import pathlib
 import statistics
-import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run without installing
+import torch
+from torch import nn
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-import fitcore.train  # noqa: E402
-from fitcore import PRESETS, train_iter  # noqa: E402
-from fitcore.data import make_data  # noqa: E402
-from fitcore.models import build_model  # noqa: E402
+import fitcore.train
+from fitcore import PRESETS, train_iter
+from fitcore.data import make_data
+from fitcore.models import build_model
 
 TARGET = 1.10
 CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}

@@ -51,10 +51,9 @@ from urllib.parse import urlencode
 import psutil
 from playwright.sync_api import sync_playwright
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))  # run without installing
+from fitcore import PRESETS
 
-from fitcore import PRESETS  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright cannot download its own build here
 CHROMIUM_ARGS = [

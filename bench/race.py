@@ -1,6 +1,6 @@
 """Race benchmark: 8 learning rates of blog-quadratic in one race against one train_iter run.
 
-Run from the repository root: `python bench/race.py [--pairs N]`. The race and a single
+Run from the repository root: `python -m bench.race [--pairs N]`. The race and a single
 train_iter run of the same config alternate in one process; the ratio of their medians is the
 issue's target (8 variants cost at most 2x one run). Eight separate train_iter runs, what the
 race replaces, are timed after the first few pairs for reference. Wall clock and thread CPU
@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import pathlib
 import statistics
-import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run without installing
+import torch
 
-import torch  # noqa: E402
-
-from bench.core import CLOCKS, Stopwatch  # noqa: E402
-from fitcore import PRESETS, train_iter  # noqa: E402
-from fitcore.race import race_iter  # noqa: E402
+from bench.core import CLOCKS, Stopwatch
+from fitcore import PRESETS, train_iter
+from fitcore.race import race_iter
 
 TARGET = 2.0
 # Eight rates around the blog's 0.05, none of which diverges: a diverged variant drops out of

@@ -19,12 +19,10 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # fitcore, as the app sees it
+from streamlit.runtime.scriptrunner import script_runner
+from streamlit.web.cli import main
 
-from streamlit.runtime.scriptrunner import script_runner  # noqa: E402
-from streamlit.web.cli import main  # noqa: E402
-
-from fitcore import player  # noqa: E402
+from fitcore import player
 
 
 def timed(function, what):
