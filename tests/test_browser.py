@@ -26,6 +26,9 @@ TRAIN_TIMEOUT_MS = 90_000
 PHONE = {"width": 390, "height": 844}
 BUTTONS = ("train", "pause", "step", "reset")
 LAPTOP = {"width": 1400, "height": 1000}
+# How long the closed-tab test waits for the server's CPU to go quiet before it calls the run
+# hung. A deadline for a hang, never a speed claim: the wait ends at the first quiet second.
+QUIET_HANG_GUARD_S = 120.0
 
 # Resolves to the status text once the step in it passes the test `op value`, or at once to
 # "EXCEPTION: ..." when the page shows an exception, so a broken page fails fast and says why.
@@ -75,6 +78,12 @@ def open_page(page, address: str, app_idle) -> tuple[int, int]:
 
 def click(page, key: str) -> None:
     page.locator(f".st-key-{key} button").click(timeout=LOAD_TIMEOUT_MS)
+
+
+def train_label(page) -> str:
+    """The Train button's label as shown, without its icon's name."""
+    label = page.locator('.st-key-train button [data-testid="stMarkdownContainer"]')
+    return label.inner_text(timeout=LOAD_TIMEOUT_MS).strip()
 
 
 def exceptions(page) -> list[str]:
@@ -127,12 +136,14 @@ def test_train_at_max_reaches_the_last_step(app_server, page, app_idle):
     wait_step(page, "==", 5000)
     app_idle(page)
     assert status(page) == (5000, 5000)
+    assert train_label(page) == T["again"]  # played onto the end: the page relabels it
     assert exceptions(page) == []
     assert "Traceback" not in new_log(app_server, offset)
 
 
 def test_pause_holds_the_step_and_resume_continues(app_server, page, app_idle):
     open_page(page, url(app_server, speed="normal", steps=20000, every=50, lang="en"), app_idle)
+    assert train_label(page) == T["train"]  # nothing ran yet
     click(page, "train")
     wait_step(page, ">", 0)
     click(page, "pause")
@@ -140,7 +151,7 @@ def test_pause_holds_the_step_and_resume_continues(app_server, page, app_idle):
     paused, _ = status(page)
     time.sleep(1.5)
     assert status(page)[0] == paused
-    assert T["resume"] in page.locator(".st-key-train button").inner_text()
+    assert 0 < paused < 20000 and train_label(page) == T["resume"]  # paused mid-run
     click(page, "train")
     wait_step(page, ">", paused)
     click(page, "pause")
@@ -298,7 +309,7 @@ def test_closing_the_tab_stops_the_training_cpu(app_server, browser, app_idle, r
     closed = time.monotonic()
     samples = [(closed, server_cpu_seconds(app_server.pid))]
     quiet_after = quiet_cpu = None
-    while time.monotonic() - closed < 15:
+    while time.monotonic() - closed < QUIET_HANG_GUARD_S:
         time.sleep(0.1)
         now, cpu = time.monotonic(), server_cpu_seconds(app_server.pid)
         samples.append((now, cpu))
@@ -315,8 +326,12 @@ def test_closing_the_tab_stops_the_training_cpu(app_server, browser, app_idle, r
     record_property("server_quiet_after_close_s", quiet_after)
     record_property("server_cpu_in_quiet_window", quiet_cpu)
     assert busy > 0.15, "the run was not costing CPU before the tab closed"
-    # quiet at all within the 15 s wait: how soon is a figure (record_property), not a test
-    assert quiet_after is not None
+    # How soon it went quiet is a figure (record_property), not a test: the wait stops at the
+    # first quiet second, and its deadline only ends a run that never stops.
+    assert quiet_after is not None, (
+        f"hang guard, not a speed claim: the server still trained {QUIET_HANG_GUARD_S:.0f} s "
+        "after its only tab closed"
+    )
 
 
 @pytest.mark.parametrize(

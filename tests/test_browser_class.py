@@ -94,7 +94,8 @@ def test_the_second_student_at_max_sees_the_parabola_take_shape(app_server, brow
             open_and_wait(page, address)
             train(page)
             steps = wait_shown(page, 5000)
-        assert steps[0] == 0 and len(set(steps)) >= 10
+        # from step 0, only forward, in many frames (how many depends on the machine's pace)
+        assert steps[0] == 0 and steps == sorted(set(steps)) and len(steps) >= 10
 
 
 def test_nothing_the_page_loads_comes_from_outside_this_server(app_server, browser):

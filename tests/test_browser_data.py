@@ -3,9 +3,13 @@
 import re
 from pathlib import Path
 
+from fitcore import FitConfig, train_iter
+from fitcore.i18n import catalog
+from fitcore.upload import load_csv
 from tests.conftest import wait_for_app_idle
 
 DATA = Path(__file__).parent / "data"
+T = catalog("en")
 
 
 def status(page) -> str:
@@ -55,12 +59,25 @@ def test_a_good_upload_trains_and_a_bad_one_keeps_the_data(page, app_server, tmp
     assert "Traceback" not in app_server.log_text()[log_start:]
 
 
+def metric(page, label: str) -> str:
+    card = page.locator('[data-testid="stMetric"]').filter(has_text=label)
+    return card.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
 def test_a_chinese_gbk_file_loads_with_its_row_count(page, app_server):
     open_csv_page(page, app_server)
     upload(page, DATA / "gbk_header.csv")
-    # the file holds five rows under a Chinese header (时间, 温度)
-    page.get_by_text(re.compile(r"\b5 points from gbk_header\.csv")).wait_for()
-    wait_status(page, "step 0 /")
+    # the file holds five rows under a Chinese header (时间, 温度), none dropped
+    page.get_by_text(re.compile(r"(?<!\d)5 points from gbk_header\.csv")).wait_for()
+    skipped = T["upload_dropped"].split("}", 1)[1].strip()  # "rows were skipped (...)."
+    assert page.get_by_text(skipped).count() == 0
+    wait_status(page, "step 0 / 200")
+    wait_for_app_idle(page)
+    # and those five points are what trains: the step-0 loss of a run on them
+    points = load_csv((DATA / "gbk_header.csv").read_bytes())
+    assert points["y"].tolist() == [20.5, 21.0, 22.25, 23.5, 25.0]
+    first = next(iter(train_iter(FitConfig(dataset="csv", model="linear", steps=200), points)))
+    assert metric(page, T["train_loss"]) == f"{first.train_loss:.4g}"
 
 
 def test_clicked_points_are_removed_and_an_outlier_added(page, app_server):

@@ -8,9 +8,11 @@ from streamlit.testing.v1 import AppTest
 
 from fitcore import PRESETS, FitConfig, export_script, suggest_lr, train_iter
 from fitcore.config import HIDEABLE
+from fitcore.i18n import catalog
 
 APP = "../streamlit_app.py"
 CJK = re.compile(r"[\u4e00-\u9fff]")
+T = catalog("en")
 
 
 def open_page(**query) -> AppTest:
@@ -59,13 +61,47 @@ def test_reset_goes_back_to_step_zero():
 
 
 def test_train_then_pause_keeps_the_step():
-    at = click(open_page(), "train")
-    at = click(at, "pause")
-    step = status(at)
-    assert status(click(at, "pause")) == step
-    # no timer ticks in AppTest: still at step 0, so the button still reads Train
-    assert step == "step 0 / 5000" and at.button(key="train").label == "Train"
-    assert click(at, "step").button(key="train").label == "Resume"
+    # no timer ticks in AppTest: Train plays from where Step left it, Pause holds that step
+    at = click(click(click(open_page(), "step"), "train"), "pause")
+    assert status(at) == "step 100 / 5000"
+    assert status(click(at, "pause")) == "step 100 / 5000"
+
+
+def train_label(at: AppTest) -> str:
+    return at.button(key="train").label
+
+
+def test_the_train_button_reads_train_before_anything_ran():
+    at = open_page(steps="300", every="100")
+    assert train_label(at) == T["train"]
+    at = click(click(at, "train"), "pause")  # paused before a frame past step 0 was shown
+    assert status(at) == "step 0 / 300" and train_label(at) == T["train"]
+
+
+def test_the_train_button_reads_resume_after_a_pause_mid_run():
+    at = click(click(click(open_page(steps="300", every="100"), "step"), "train"), "pause")
+    assert status(at) == "step 100 / 300" and train_label(at) == T["resume"]
+
+
+def test_the_train_button_reads_train_again_at_the_end_and_starts_over():
+    at = open_page(steps="300", every="100")
+    for _ in range(3):
+        at = click(at, "step")
+    # stepped onto the last frame: before f946a28 the button still read Resume here
+    assert status(at) == "step 300 / 300" and train_label(at) == T["again"]
+    at = click(at, "train")  # it plays from step 0, where the button reads Train
+    assert status(at) == "step 0 / 300" and train_label(at) == T["train"]
+
+
+def test_an_autoplay_link_draws_the_ready_signal_and_shows_step_0_until_it_fires():
+    # The browser's page_ready signal starts the run: tests/test_browser_class.py checks that
+    # it then advances from step 0. Here: the signal is on the page, nothing ran without it,
+    # and a student's click removes it.
+    at = open_page(autoplay="1", steps="300", every="100")
+    assert "page_ready" in element_keys(at) and "page_ready" not in element_keys(open_page())
+    assert status(at.run()) == "step 0 / 300" and train_label(at) == T["train"]
+    at = click(at, "step")
+    assert status(at) == "step 100 / 300" and "page_ready" not in element_keys(at)
 
 
 def test_a_setting_change_starts_a_fresh_run_and_says_so():
@@ -184,14 +220,28 @@ def test_autoplay_waits_at_step_0_for_the_browser_then_a_click_takes_over():
     assert status(at) == "step 100 / 5000" and at.session_state["page"].armed is False
 
 
+# The link that draws a control which only some settings draw (the rest are always drawn).
+DRAWN_BY = {
+    "degree": {"model": "poly"},
+    "hidden": {"model": "mlp"},
+    "activation": {"model": "mlp"},
+    "momentum": {"optimizer": "sgd"},  # not for Adam and AdamW
+    "noise": {"dataset": "quadratic"},  # generated data only, not an upload
+    "n_points": {"dataset": "quadratic"},
+}
+
+
+def element_keys(at: AppTest) -> set[str]:
+    """The keys of every element on the page, sidebar and main area."""
+    return {w.key for w in [*at.sidebar, *at.main] if getattr(w, "key", None)}
+
+
 @pytest.mark.parametrize("name", HIDEABLE)
 def test_each_hideable_control_can_be_hidden(name):
-    shows = {"degree": {"model": "poly"}}.get(name, {})  # the degree shows for polynomials
-    keys = [
-        {w.key for w in at.sidebar if getattr(w, "key", None)}
-        for at in (open_page(**shows), open_page(**shows, hide=name))
-    ]
-    assert name in keys[0] and name not in keys[1]
+    shows = DRAWN_BY.get(name, {})
+    drawn, hidden = (element_keys(open_page(**shows, **more)) for more in ({}, {"hide": name}))
+    assert name in drawn  # the link draws it ...
+    assert name not in hidden  # ... and hide= takes it off the page
 
 
 def test_chinese_page_has_chinese_labels_and_english_page_none():

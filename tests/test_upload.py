@@ -77,19 +77,20 @@ def test_upload_error_is_a_value_error_with_code_and_params():
 
 
 @pytest.mark.parametrize(
-    ("name", "names", "first", "last", "dropped"),
+    ("name", "names", "rows", "first", "last", "dropped"),
     [
-        ("gbk_header.csv", ("时间", "温度"), (0.0, 20.5), (4.0, 25.0), 0),
-        ("semicolon.csv", ("x", "y"), (-1.5, 2.25), (1.5, 2.25), 0),
-        ("bom_utf8.csv", ("distance", "speed"), (1.0, 2.5), (4.0, 8.5), 0),
-        ("no_header.csv", ("col1", "col2"), (-1.0, 1.0), (1.0, 1.0), 0),
-        ("extra_columns.csv", ("id", "height"), (1.0, 1.62), (4.0, 1.58), 0),
-        ("tab.csv", ("x", "y"), (1.0, 10.0), (4.0, 40.0), 0),
-        ("with_nan.csv", ("x", "y"), (0.0, 1.0), (6.0, 7.0), 5),
+        ("gbk_header.csv", ("时间", "温度"), 5, (0.0, 20.5), (4.0, 25.0), 0),
+        ("semicolon.csv", ("x", "y"), 5, (-1.5, 2.25), (1.5, 2.25), 0),
+        ("bom_utf8.csv", ("distance", "speed"), 4, (1.0, 2.5), (4.0, 8.5), 0),
+        ("no_header.csv", ("col1", "col2"), 5, (-1.0, 1.0), (1.0, 1.0), 0),
+        ("extra_columns.csv", ("id", "height"), 4, (1.0, 1.62), (4.0, 1.58), 0),
+        ("tab.csv", ("x", "y"), 4, (1.0, 10.0), (4.0, 40.0), 0),
+        ("with_nan.csv", ("x", "y"), 3, (0.0, 1.0), (6.0, 7.0), 5),
     ],
 )
-def test_example_file_loads(name, names, first, last, dropped):
+def test_example_file_loads(name, names, rows, first, last, dropped):
     df = load_csv(example(name))
+    assert len(df) == rows  # every data row of the file, less those dropped
     assert list(df.columns) == ["x", "y"]
     assert (df.dtypes == "float64").all()
     assert (df.attrs["x_name"], df.attrs["y_name"]) == names
@@ -112,6 +113,8 @@ def test_gbk_file_is_really_gbk():
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
     assert list(read_table(raw).columns) == ["时间", "温度"]
+    points = load_csv(raw)  # all five rows, read as numbers
+    assert points.values.tolist() == [[0, 20.5], [1, 21.0], [2, 22.25], [3, 23.5], [4, 25.0]]
 
 
 def test_with_nan_keeps_only_rows_finite_in_both():
