@@ -41,6 +41,7 @@ def trial_loss(cfg: FitConfig, lr: float, points: pd.DataFrame | None = None) ->
     last = None
     for last in train_iter(dataclasses.replace(_trial(cfg), lr=lr), points):  # noqa: B007 - the last snapshot is the answer
         pass
+    assert last is not None  # train_iter always yields step 0
     return math.inf if last.diverged else last.train_loss
 
 
@@ -69,6 +70,7 @@ def _raced_losses(cfg: FitConfig, rungs: list[float], points: pd.DataFrame | Non
     last = None
     for last in race_iter(_trial(cfg), [{"lr": lr} for lr in rungs], points):  # noqa: B007
         pass
+    assert last is not None  # race_iter always yields step 0
     return [
         math.inf if gone or not math.isfinite(loss) else loss
         for loss, gone in zip(last.losses, last.diverged, strict=True)

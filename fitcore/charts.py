@@ -14,11 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, cast
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from altair.typing import ChannelStrokeWidth
 
 DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
     {
@@ -155,15 +159,16 @@ def fit_chart(
     # rather than a layer of their own, so that a click on one still selects it. The first
     # condition that holds wins: an added point stays big when picked, its outline thickens.
     added = alt.datum.split == "added"
-    size, outline = alt.when(added).then(alt.value(ADDED_SIZE)), alt.value(1.5)
+    big, thin = alt.when(added).then(alt.value(ADDED_SIZE)), alt.value(1.5)
     picked = None
+    outline: ChannelStrokeWidth = thin
     if selectable:
         fields = ["id"] if "id" in points.columns else alt.Undefined
         picked = alt.selection_point(name="picked", fields=fields, on="click")
-        size = size.when(picked, empty=False).then(alt.value(150)).otherwise(alt.value(40))
-        outline = alt.when(picked, empty=False).then(alt.value(3)).otherwise(outline)
+        size = big.when(picked, empty=False).then(alt.value(150)).otherwise(alt.value(40))
+        outline = alt.when(picked, empty=False).then(alt.value(3)).otherwise(thin)
     else:
-        size = size.otherwise(alt.value(30))  # Vega-Lite's default point size
+        size = big.otherwise(alt.value(30))  # Vega-Lite's default point size
     scatter = (
         alt.Chart(data["points"], name="points")
         .mark_point(clip=True, filled=True)
@@ -195,7 +200,7 @@ def fit_chart(
         x=alt.X("x:Q", scale=x_scale, title=x_name, axis=_axis("x")),
         y=alt.Y("y:Q", scale=y_scale, title=y_name, axis=_axis("y")),
     )
-    return alt.layer(*layers, encoding=encoding, **_top(text["fit_title"], height))
+    return _layer(*layers, encoding=encoding, **_top(text["fit_title"], height))
 
 
 def fit_data(
@@ -301,7 +306,7 @@ def loss_chart(
             .encode(y=y_axis)
         )
         layers.append(rule)
-    return alt.layer(*layers, **_top(text["loss_title"], height))
+    return _layer(*layers, **_top(text["loss_title"], height))
 
 
 def loss_data(
@@ -324,7 +329,7 @@ def loss_data(
     kept = history.loc[keep, ["step", "loss", "series"]]
     data = {"loss": kept.assign(series=kept["series"].map(names).fillna(kept["series"]))}
     finite = reference_loss is not None and math.isfinite(reference_loss)
-    if finite and (reference_loss > 0 or not log):
+    if reference_loss is not None and finite and (reference_loss > 0 or not log):
         data["reference"] = pd.DataFrame({"loss": [float(reference_loss)]})
     return data
 
@@ -378,7 +383,7 @@ def race_fit_chart(
             ),
         )
     )
-    return alt.layer(dots, lines, **_top(text["fit_title"], height))
+    return _layer(dots, lines, **_top(text["fit_title"], height))
 
 
 def landscape_chart(
@@ -492,12 +497,18 @@ def landscape_chart(
             tooltip=[alt.Tooltip("kind:N", title=text["marker"]), w_tip, b_tip],
         )
     )
-    return alt.layer(heatmap, descent, markers, **_top(text["landscape_title"], height))
+    return _layer(heatmap, descent, markers, **_top(text["landscape_title"], height))
 
 
-def _axis(channel: str, *, log: bool = False, **extra) -> alt.Axis:
+def _layer(*charts: alt.Chart, **kwargs: Any) -> alt.LayerChart:
+    """alt.layer, typed: it returns a FacetChart only when every layer has the same row,
+    column or facet encoding, which no chart here has."""
+    return cast(alt.LayerChart, alt.layer(*charts, **kwargs))
+
+
+def _axis(channel: str, *, log: bool = False, **extra: Any) -> alt.Axis:
     """A quantitative x or y axis whose labels share one notation and stay inside the chart."""
-    props = {"labelExpr": _number_labels(channel, log=log), "labelOverlap": True}
+    props: dict[str, Any] = {"labelExpr": _number_labels(channel, log=log), "labelOverlap": True}
     if channel == "x":
         props["labelFlush"] = X_FLUSH_PX
     if log:
@@ -651,5 +662,5 @@ def widened(domain: Sequence[float], curve: pd.DataFrame) -> tuple[float, float]
     y = curve["y_hat"].to_numpy()
     y = y[np.isfinite(y)]
     if not len(y):
-        return domain
+        return lo, hi  # not `domain`, which may be a list
     return max(min(lo, float(y.min())), lo - 2 * span), min(max(hi, float(y.max())), hi + 2 * span)

@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 import textwrap
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ def _literals(text: str, width: int = 80) -> list[str]:
     return [("f" if "{" in c else "") + json.dumps(c, ensure_ascii=False) for c in chunks]
 
 
-def _header(t: dict[str, str], cfg: FitConfig, points: pd.DataFrame | None, n_test: int) -> str:
+def _header(t: Mapping[str, str], cfg: FitConfig, points: pd.DataFrame | None, n_test: int) -> str:
     shown = _fields_in_use(cfg, uploaded=points is not None)
     settings = ", ".join(f"{name}={_show(getattr(cfg, name))}" for name in shown)
     if points is not None:
@@ -113,7 +114,7 @@ def _imports() -> str:
     return "\n".join(["import argparse", "import math", "", "import torch", "from torch import nn"])
 
 
-def _arguments(t: dict[str, str]) -> str:
+def _arguments(t: Mapping[str, str]) -> str:
     help_ = _literals(t["weights_help"])
     help_[-1] += ","
     return "\n".join(
@@ -134,7 +135,7 @@ def _show(value: object) -> str:
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
-def _settings(t: dict[str, str], cfg: FitConfig) -> str:
+def _settings(t: Mapping[str, str], cfg: FitConfig) -> str:
     return "\n".join(
         [
             f"seed = {cfg.seed}  # {t['seed']}",
@@ -150,7 +151,7 @@ def _settings(t: dict[str, str], cfg: FitConfig) -> str:
     )
 
 
-def _generated(t: dict[str, str], cfg: FitConfig, lang: str) -> str:
+def _generated(t: Mapping[str, str], cfg: FitConfig, lang: str) -> str:
     n = cfg.n_points
     page = catalog(lang)  # the page's own name and description of the dataset
     label, about = page[f"ds_{cfg.dataset}"], page[f"dsd_{cfg.dataset}"]
@@ -165,7 +166,7 @@ def _generated(t: dict[str, str], cfg: FitConfig, lang: str) -> str:
     )
 
 
-def _points(t: dict[str, str], cfg: FitConfig, points: pd.DataFrame) -> str:
+def _points(t: Mapping[str, str], cfg: FitConfig, points: pd.DataFrame) -> str:
     """The points as make_data hands them to training, in float32 literals that load bit for bit.
 
     Scaling in the script instead would ask of it the float64 steps of data._scaled in the same
@@ -218,7 +219,7 @@ def _float32_literal(v: float) -> str:
     return short if float(np.float32(float(short))) == v else repr(v)
 
 
-def _split(t: dict[str, str], n_train: int, n_test: int) -> str:
+def _split(t: Mapping[str, str], n_train: int, n_test: int) -> str:
     n = n_train + n_test
     return "\n".join(
         [
@@ -231,7 +232,7 @@ def _split(t: dict[str, str], n_train: int, n_test: int) -> str:
     )
 
 
-def _model(t: dict[str, str], cfg: FitConfig) -> str:
+def _model(t: Mapping[str, str], cfg: FitConfig) -> str:
     init = f'''\
 def linear_layer(n_in, n_out):
     """{t["linear_layer"]}"""
@@ -252,7 +253,7 @@ def linear_layer(n_in, n_out):
     return "\n" + "\n\n\n".join(defs) + "\n\n\n" + "\n".join(net)
 
 
-def _legendre(t: dict[str, str]) -> str:
+def _legendre(t: Mapping[str, str]) -> str:
     doc = textwrap.indent(t["legendre"], "    ")  # blank lines stay blank
     return f'''\
 class Legendre(nn.Module):
@@ -274,7 +275,7 @@ class Legendre(nn.Module):
         return f"degree={{self.degree}}"'''
 
 
-def _layers(t: dict[str, str], cfg: FitConfig) -> list[tuple[str, str]]:
+def _layers(t: Mapping[str, str], cfg: FitConfig) -> list[tuple[str, str]]:
     """build_model's layers, in its order, as (code, comment)."""
     if cfg.model == "linear":
         return [("linear_layer(1, 1)", t["layer_linear"])]
@@ -294,7 +295,7 @@ def _layers(t: dict[str, str], cfg: FitConfig) -> list[tuple[str, str]]:
     return [*layers, (f"linear_layer({widths[-1]}, 1)", t["layer_output"].format(a=widths[-1]))]
 
 
-def _optimizer(t: dict[str, str], cfg: FitConfig) -> str:
+def _optimizer(t: Mapping[str, str], cfg: FitConfig) -> str:
     """The optimizer and loss as train.make_optimizer and make_loss build them."""
     entry = registry.get("optimizer", cfg.optimizer)
     args = [f"lr={cfg.lr!r}"]
@@ -315,7 +316,7 @@ def _optimizer(t: dict[str, str], cfg: FitConfig) -> str:
     )
 
 
-def _weights(t: dict[str, str], n_test: int) -> str:
+def _weights(t: Mapping[str, str], n_test: int) -> str:
     """With --weights: the loaded model's loss on the points, measured instead of training."""
     measure = ["        train_loss = loss_func(net(x), y).item()"]
     show = "loss {train_loss!r}"
@@ -336,7 +337,7 @@ def _weights(t: dict[str, str], n_test: int) -> str:
     )
 
 
-def _loop(t: dict[str, str], cfg: FitConfig, batch: int, n_train: int, n_test: int) -> str:
+def _loop(t: Mapping[str, str], cfg: FitConfig, batch: int, n_train: int, n_test: int) -> str:
     """The training loop: train_iter's order of draws, forward, backward and update."""
     lines = ["for step in range(steps + 1):"]
     if batch:

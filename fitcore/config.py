@@ -9,6 +9,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ class FitConfig:
         # a known preset is the starting point; UiSettings.from_query reports an unknown one
         base = PRESETS.get(preset, FitConfig()) if preset is not None else FitConfig()
         hints = typing.get_type_hints(cls)
-        values = {}
+        values: dict[str, Any] = {}
         for key, raw in query.items():
             if key in UI_PARAMS:
                 continue
@@ -145,7 +146,7 @@ def _check_field(name: str, value: object) -> None:
         raise ValueError(f"{name} must be between {lo} and {hi}; got {value!r}")
 
 
-def _fix(name: str, value: object, fallback: object) -> object:
+def _fix(name: str, value: Any, fallback: Any) -> object:
     """`value` clamped into LIMITS, or `fallback` when it is not one of the choices."""
     if name in registry.FIELDS:
         return value if value in registry.names(name) else fallback
@@ -163,10 +164,7 @@ def _parse(hint: object, text: str) -> object:
     if hint is str:
         return text
     if hint is int:
-        number = float(text)
-        if not number.is_integer():
-            raise ValueError(text)
-        return int(number)
+        return _parse_int(text)
     if hint is float:
         number = float(text)
         if not math.isfinite(number):
@@ -177,10 +175,17 @@ def _parse(hint: object, text: str) -> object:
     raise ValueError(f"no parser for {hint}")
 
 
+def _parse_int(text: str) -> int:
+    number = float(text)
+    if not number.is_integer():
+        raise ValueError(text)
+    return int(number)
+
+
 def parse_widths(text: str) -> tuple[int, ...]:
     """Hidden-layer widths from "10" or "32, 32" (a Chinese keyboard's "，" too); ValueError
     when a part is not a whole number. The one parser of `hidden`, for links and the sidebar."""
-    return tuple(_parse(int, part) for part in text.replace("，", ",").split(",") if part.strip())
+    return tuple(_parse_int(part) for part in text.replace("，", ",").split(",") if part.strip())
 
 
 def run_key(cfg: FitConfig, points: pd.DataFrame | None = None) -> str:
@@ -216,7 +221,12 @@ def _catalog(lang: str) -> Mapping[str, str]:
     return catalog(lang)
 
 
+@overload
+def _last(raw: str | list[str]) -> str: ...
+@overload
+def _last(raw: str | list[str] | None) -> str | None: ...
 def _last(raw: str | list[str] | None) -> str | None:
+    """The last of a repeated query parameter ("" for none), or None when it is absent."""
     if isinstance(raw, list):
         return raw[-1] if raw else ""
     return raw

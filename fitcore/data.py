@@ -74,7 +74,7 @@ def make_data(cfg: FitConfig, points: pd.DataFrame | None = None, g: torch.Gener
     """
     if g is None:
         g = torch.Generator().manual_seed(cfg.seed)
-    scale = {}
+    scale: dict[str, float] = {}
     if is_generated(cfg.dataset):
         x = torch.linspace(-1, 1, cfg.n_points).unsqueeze(1)
         y = generate(cfg.dataset, x, cfg.noise, g)

@@ -47,7 +47,7 @@ def _linear(n_in: int, n_out: int, g: torch.Generator) -> nn.Linear:
     return layer
 
 
-def build_model(cfg: FitConfig, g: torch.Generator) -> nn.Module:
+def build_model(cfg: FitConfig, g: torch.Generator) -> nn.Sequential:
     """The model for `cfg`, its layers initialised in order from `g` (the blog's order)."""
     if cfg.model == "linear":
         return nn.Sequential(_linear(1, 1, g))

@@ -13,7 +13,7 @@ import dataclasses
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,7 +68,7 @@ class SharedRun:
         """
         rows = self._history  # only ever appended to, in step order
         n = bisect.bisect_right(rows, until, key=lambda row: row[0])
-        picked = range(n)
+        picked: Sequence[int] = range(n)
         if n > MAX_HISTORY:
             stride = -(-n // MAX_HISTORY)
             picked = [*range(0, n - 1, stride), n - 1]
@@ -87,7 +87,9 @@ class SharedRun:
 
     def first(self) -> Snapshot:
         """The step-0 snapshot (the untrained model); every run has one."""
-        return self.after(-1)
+        first = self.after(-1)
+        assert first is not None  # train_iter always yields step 0
+        return first
 
     def frame_at(self, step: int) -> Snapshot:
         """The frame for `step`: the newest at or before it (frames may have been thinned)."""
@@ -207,6 +209,7 @@ class SharedRun:
 
     def _advance(self) -> Snapshot | None:
         """Pull one snapshot from the generator (caller holds the lock)."""
+        assert self._it is not None  # the caller checks
         began = time.perf_counter()
         try:
             snap = next(self._it)

@@ -88,6 +88,7 @@ def race_iter(
         if newly or step % cfg.every == 0 or step == cfg.steps:
             yield _snapshot(race, losses, grid, grid_features, d, step, diverged)
         if newly:
+            assert bad is not None  # newly is empty when bad is None
             race.drop(bad)
             if not race.rows:
                 return
@@ -174,7 +175,7 @@ class _Race:
         first = next(i for i, m in enumerate(layers) if isinstance(m, nn.Linear))
         self.prefix = nn.Sequential(*layers[:first])  # parameter-free features, e.g. Legendre
         self.layers: list[nn.Module | int] = []  # an activation module, or the index of (w, b)
-        linears = []
+        linears: list[nn.Linear] = []
         for m in layers[first:]:
             if isinstance(m, nn.Linear):
                 self.layers.append(len(linears))
@@ -240,12 +241,13 @@ class _Race:
             kept.grad = None if p.grad is None else p.grad[keep]
             params.append(kept)
         self.params = params
-        groups, start = [], 0
+        groups: list[_Group] = []
+        start = 0
         for group in self.groups:
-            kept = group.keep(keep[group.start : group.stop], start)
-            if kept is not None:
-                groups.append(kept)
-                start = kept.stop
+            survivor = group.keep(keep[group.start : group.stop], start)
+            if survivor is not None:
+                groups.append(survivor)
+                start = survivor.stop
         self.groups = groups
 
 
@@ -289,6 +291,7 @@ class _Group:
 
     def step(self, params: list[torch.Tensor], t: int, weight_decay: float) -> None:
         for i, param in enumerate(params):
+            assert param.grad is not None  # step() follows a backward() through every param
             p, grad = param[self.start : self.stop], param.grad[self.start : self.stop]
             state = {name: tensors[i] for name, tensors in self.state.items()}
             UPDATES[self.kind](p, grad, state, self, t, weight_decay)

@@ -117,10 +117,11 @@ def names(field: str) -> tuple[str, ...]:
     return tuple(table(field))
 
 
-def get(field: str, name: str):
-    """The entry `name` of `field`'s table; ValueError naming the choices when there is none."""
+def get(field: str, name: object):
+    """The entry `name` of `field`'s table; ValueError naming the choices when there is none,
+    also when `name` is not a string (FitConfig hands over its fields' values unchecked)."""
     entries = table(field)
-    if name not in entries:
+    if not isinstance(name, str) or name not in entries:
         raise ValueError(f"{field} must be one of {', '.join(entries)}; got {name!r}")
     return entries[name]
 

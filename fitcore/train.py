@@ -109,6 +109,7 @@ def model_at(cfg: FitConfig, step: int, data: pd.DataFrame | None = None) -> nn.
     for snap, model in _train(cfg, data):  # noqa: B007 - the model after the loop is the answer
         if snap.step >= step:
             break
+    assert model is not None  # _train yields at least the snapshot at step 0
     return model
 
 
@@ -196,11 +197,11 @@ def _snapshot(cfg, d: Data, model, loss_fn, grid, step, train_loss, diverged, un
     )
 
 
-def _params(cfg: FitConfig, model: nn.Module, d: Data) -> dict[str, float]:
+def _params(cfg: FitConfig, model: nn.Sequential, d: Data) -> dict[str, float]:
     """w, b or c0..cd in the data's own units (undoing the scaling of uploaded points)."""
     if cfg.model == "mlp":
         return {}
-    last = model[-1]
+    last = _head(model)
     w = last.weight.detach().double().numpy()[0]
     b = float(last.bias.detach())
     if cfg.model == "linear":
@@ -222,7 +223,7 @@ def _units(model: nn.Sequential, h: torch.Tensor, xs: np.ndarray, d: Data) -> pd
     Contributions are in the data's y units (times y_scale; the bias carries the shift).
     h: (n, width) activations of the last hidden layer on the grid, whose x values are xs.
     """
-    contrib = h * model[-1].weight[0] * d.y_scale  # (n, width)
+    contrib = h * _head(model).weight[0] * d.y_scale  # (n, width)
     width = contrib.shape[1]
     return pd.DataFrame(
         {
@@ -231,3 +232,10 @@ def _units(model: nn.Sequential, h: torch.Tensor, xs: np.ndarray, d: Data) -> pd
             "y": contrib.T.reshape(-1).numpy(),
         }
     )
+
+
+def _head(model: nn.Sequential) -> nn.Linear:
+    """The output layer: every model build_model makes ends in an nn.Linear."""
+    head = model[-1]
+    assert isinstance(head, nn.Linear)
+    return head

@@ -15,7 +15,7 @@ import math
 import re
 import types
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -169,7 +169,7 @@ def _decode(raw: bytes) -> str:
     if raw.startswith(_SPREADSHEET_MAGIC):
         raise UploadError("not_text")  # a workbook: GBK might decode it, into nonsense
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)  # Excel's "Unicode Text" export
+        encodings: tuple[str, ...] = ("utf-16",)  # Excel's "Unicode Text" export
     else:
         encodings = ("utf-8-sig", "gbk")  # gbk: Chinese Windows spreadsheet exports
     for encoding in encodings:
@@ -186,6 +186,7 @@ def _decode(raw: bytes) -> str:
 def _split(text: str) -> list[list[str]]:
     """Non-blank rows of stripped cells, trailing blank cells removed, split on the delimiter."""
     delimiter = _sniff(text)
+    lines: Iterable[list[str]]
     if delimiter is None:
         lines = (line.split() for line in text.splitlines())
     else:
