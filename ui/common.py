@@ -87,17 +87,17 @@ def shared_run(key: str, _cfg: FitConfig, _points=None) -> SharedRun:
 
 
 @st.cache_data(max_entries=64)
-def suggested_lr(key: str, _cfg: FitConfig, _points) -> float:
+def suggested_lr(key: str | None, _cfg: FitConfig, _points) -> float:
     return suggest_lr(_cfg, _points)
 
 
 @st.cache_data(max_entries=64)
-def model_text(key: str, _cfg: FitConfig) -> tuple[str, int]:
+def model_text(key: str | None, _cfg: FitConfig) -> tuple[str, int]:
     return describe_run(_cfg)
 
 
 @st.cache_data(max_entries=64)
-def exported_script(key: str, _cfg: FitConfig, _points, lang: str) -> str:
+def exported_script(key: str | None, _cfg: FitConfig, _points, lang: str) -> str:
     """The script of this run, commented in the page's language."""
     return export_script(_cfg, _points, lang=lang)
 

@@ -163,8 +163,8 @@ def _draw(state: PageState, T, c: Control) -> None:
     elif c.name == "speed":
         st.select_slider(label, options=SPEEDS, format_func=lambda s: T[f"sp_{s}"], **common)
     else:  # a ladder of numbers: learning rate, weight decay
-        options = sorted({*c.choices, value})
-        st.select_slider(label, options=options, format_func=lambda v: f"{v:g}", **common)
+        ladder = sorted({*c.choices, value})
+        st.select_slider(label, options=ladder, format_func=lambda v: f"{v:g}", **common)
 
 
 def _mirror(key: str, value) -> None:

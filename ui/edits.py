@@ -20,7 +20,7 @@ def run_points(state: PageState) -> pd.DataFrame | None:
         if state.uploaded is None:
             return None
         base = state.uploaded[1]
-    data = (cfg.dataset, cfg.n_points, cfg.noise, cfg.seed)
+    data: tuple[object, ...] = (cfg.dataset, cfg.n_points, cfg.noise, cfg.seed)
     if base is not None:
         data = (cfg.dataset, points_digest(base))
     edits = state.edit_data(data)  # edits of other data no longer apply

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import streamlit as st
 
@@ -124,14 +125,20 @@ def _charts(state: PageState, T, run: SharedRun, frame, shown):
         points = points.assign(split=points["split"].where(~is_added, "added"))
     titles = axis_titles(state)
     y_domain = scene.y_domain if not frame.diverged else charts.widened(scene.y_domain, shown.curve)
-    structure = (state.run_key, state.lang, tuple(sorted(display.items())), editable)
-    structure += (titles, y_domain)
-    fit_layers = {
+    structure = (
+        state.run_key,
+        state.lang,
+        tuple(sorted(display.items())),
+        editable,
+        titles,
+        y_domain,
+    )
+    fit_layers: dict[str, Any] = {
         "truth": scene.truth if display["show_truth"] else None,
         "reference": scene.reference if display["show_reference"] else None,
         "units": shown.units if display["show_units"] else None,  # None unless an MLP
     }
-    loss_layers = {
+    loss_layers: dict[str, Any] = {
         "log": display["log_loss"],
         "reference_loss": scene.reference_loss if display["show_reference"] else None,
     }

@@ -27,25 +27,25 @@ def view(state: PageState, T, run: SharedRun, points) -> None:
         format_func=lambda k: T[f"race_{k}"],
     )
     if kind == "lr":
-        chosen = st.multiselect(
+        lrs = st.multiselect(
             T["lr"],
             sorted({*RACE_LRS, cfg.lr}),
             key="race_lrs",
             default=[0.01, cfg.lr, 0.5] if cfg.lr not in (0.01, 0.5) else [0.01, 0.05, 0.5],
             max_selections=8,
         )
-        variants = [{"lr": lr} for lr in sorted(chosen)]
-        names = [f"{T['lr']} {lr:g}" for lr in sorted(chosen)]
+        variants: list[dict[str, object]] = [{"lr": lr} for lr in sorted(lrs)]
+        names = [f"{T['lr']} {lr:g}" for lr in sorted(lrs)]
     else:
-        chosen = st.multiselect(
+        optimizers = st.multiselect(
             T["optimizer"],
             core.raceable(),
             key="race_opts",
             default=["sgd", "adam"],
             format_func=lambda o: T[f"opt_{o}"],
         )
-        variants = [{"optimizer": o} for o in chosen]
-        names = [T[f"opt_{o}"] for o in chosen]
+        variants = [{"optimizer": o} for o in optimizers]
+        names = [T[f"opt_{o}"] for o in optimizers]
     if len(variants) < 2:
         st.info(T["race_need_two"])
         return
