@@ -38,6 +38,7 @@ DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
         "reference": "least squares",  # closed-form fit (fit_chart) and its loss (loss_chart)
         "units": "hidden units",  # each hidden unit's contribution w_j·h_j(x)
         "outlier": "outlier",  # the text written beside each added point
+        "residual": "residual",  # the stick from a point to the curve: y_hat - y
         # loss_chart
         "loss_title": "Loss",
         "step": "step",  # x axis: optimizer updates
@@ -67,6 +68,7 @@ COLOURS: Mapping[str, str] = MappingProxyType(
         "truth": "#7f7f7f",
         "reference": "#2ca02c",
         "units": "#c49c94",  # pale rather than transparent: a legend copies a layer's opacity
+        "residuals": "#9467bd",  # purple sticks: apart from the points' blue and the red model
     }
 )
 SPLITS = ("train", "test", "added")
@@ -100,6 +102,7 @@ def fit_chart(
     truth: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
     units: pd.DataFrame | None = None,
+    residuals: pd.DataFrame | None = None,
     x_domain: Sequence[float],
     y_domain: Sequence[float],
     labels: Mapping[str, str] = DEFAULT_LABELS,
@@ -112,8 +115,10 @@ def fit_chart(
 
     points: x, y, split ("train" | "test" | "added"), optionally id (what a click selects).
     curve: x, y_hat. truth, reference: x, y. units: x, unit, y (one line per unit).
-    Layers, bottom to top, those given: units, truth, reference, model, points, and always
-    outliers (the added points' text labels; no rows when there are none).
+    residuals: x, y, y_hat, in_batch: a stick from each training point to the model's value
+    there, the step's minibatch drawn bold and the other points faint.
+    Layers, bottom to top, those given: units, truth, reference, residuals, model, points, and
+    always outliers (the added points' text labels; no rows when there are none).
     Added points are drawn big and outlined: a student who adds one must see where it went.
     selectable: add the point selection `picked` (by `id` when points has it) for
     `st.altair_chart(on_select="rerun")`; give that chart a `key` so its identity does not
@@ -123,7 +128,15 @@ def fit_chart(
     text = _labels(labels)
     x_name = text["x"] if x_title is None else x_title
     y_name = text["y"] if y_title is None else y_title
-    data = fit_data(points, curve, truth=truth, reference=reference, units=units, labels=labels)
+    data = fit_data(
+        points,
+        curve,
+        truth=truth,
+        reference=reference,
+        units=units,
+        residuals=residuals,
+        labels=labels,
+    )
     x_scale = alt.Scale(domain=_domain(x_domain, "x_domain"), nice=False)
     y_scale = alt.Scale(domain=_domain(y_domain, "y_domain"), nice=False)
 
@@ -153,6 +166,21 @@ def fit_chart(
         layers.append(line("truth", strokeWidth=1.5))
     if "reference" in data:
         layers.append(line("reference", strokeWidth=2, strokeDash=[6, 4]))
+    if "residuals" in data:
+        in_batch = alt.datum.in_batch
+        layers.append(
+            alt.Chart(data["residuals"], name="residuals")
+            .mark_rule(clip=True, color=COLOURS["residuals"])
+            .encode(
+                y2="y_hat:Q",
+                strokeWidth=alt.when(in_batch).then(alt.value(2)).otherwise(alt.value(1)),
+                opacity=alt.when(in_batch).then(alt.value(0.9)).otherwise(alt.value(0.25)),
+                tooltip=[
+                    alt.Tooltip("x:Q", format=TIP_FORMAT, title=x_name),
+                    alt.Tooltip("residual:Q", format=TIP_FORMAT, title=text["residual"]),
+                ],
+            )
+        )
     layers.append(line("model", strokeWidth=3).encode(color=alt.Color(datum=text["model"])))
 
     # Added points: big, opaque and outlined, whatever else is on. Conditions on the split
@@ -210,6 +238,7 @@ def fit_data(
     truth: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
     units: pd.DataFrame | None = None,
+    residuals: pd.DataFrame | None = None,
     labels: Mapping[str, str] = DEFAULT_LABELS,
 ) -> dict[str, pd.DataFrame]:
     """fit_chart's tables by layer name, bottom to top: all that changes from frame to frame.
@@ -228,10 +257,13 @@ def fit_data(
         ("units", units, ("x", "y", "unit")),
         ("truth", truth, ("x", "y")),
         ("reference", reference, ("x", "y")),
+        ("residuals", residuals, ("x", "y", "y_hat", "in_batch")),
     ):
         if df is not None:
             _require(df, columns, name)
             data[name] = df
+    if "residuals" in data:
+        data["residuals"] = data["residuals"].assign(residual=residuals["y_hat"] - residuals["y"])
     # y_hat is renamed so that every layer shares the chart-level x and y encodings.
     data["model"] = curve.rename(columns={"y_hat": "y"})
     data["points"] = points.assign(series=points["split"].map({k: text[k] for k in SPLITS}))

@@ -25,7 +25,7 @@ from fitcore.charts import (
 )
 
 X_DOMAIN, Y_DOMAIN = (-1.2, 1.2), (-0.5, 1.5)
-OPTIONAL = ("units", "truth", "reference")
+OPTIONAL = ("units", "truth", "reference", "residuals")
 ZH = {"train": "训练数据点", "model": "模型", "x": "横轴", "fit_title": "数据与拟合曲线"}
 
 
@@ -48,6 +48,9 @@ def _optional(*names: str, shift: float = 0.0) -> dict[str, pd.DataFrame]:
         "reference": pd.DataFrame({"x": x, "y": 0.4 + 0 * x}),
         "units": pd.DataFrame(
             {"x": np.tile(x, 3), "unit": np.repeat([0, 1, 2], 21), "y": np.tile(x, 3) + shift}
+        ),
+        "residuals": pd.DataFrame(
+            {"x": x, "y": x**2, "y_hat": 0.5 + shift + 0 * x, "in_batch": np.arange(21) % 2 == 0}
         ),
     }
     return {name: frames[name] for name in names}
@@ -150,8 +153,19 @@ def _path() -> pd.DataFrame:
 )
 def test_fit_chart_has_exactly_the_layers_given_in_a_fixed_order(given):
     spec = _fit(**_optional(*given))
-    expected = [name for name in ("units", "truth", "reference") if name in given]
+    expected = [name for name in ("units", "truth", "reference", "residuals") if name in given]
     assert [layer["name"] for layer in spec["layer"]] == [*expected, "model", "points", "outliers"]
+
+
+def test_fit_chart_residuals_are_sticks_from_each_point_to_the_curve_batch_in_bold():
+    spec = _fit(**_optional("residuals"))
+    layer = _layer(spec, "residuals")
+    assert layer["mark"]["type"] == "rule" and layer["encoding"]["y2"]["field"] == "y_hat"
+    rows = _rows(spec, "residuals")
+    assert [r["residual"] for r in rows] == [0.5 - x**2 for x in np.linspace(-1.2, 1.2, 21)]
+    width = layer["encoding"]["strokeWidth"]
+    assert width["condition"] == [{"test": "datum.in_batch", "value": 2}]
+    assert width["value"] == 1
 
 
 def test_fit_chart_axes_are_fixed_to_the_given_domains():
