@@ -262,8 +262,8 @@ def fit_data(
         if df is not None:
             _require(df, columns, name)
             data[name] = df
-    if "residuals" in data:
-        data["residuals"] = data["residuals"].assign(residual=residuals["y_hat"] - residuals["y"])
+    if residuals is not None:
+        data["residuals"] = residuals.assign(residual=residuals["y_hat"] - residuals["y"])
     # y_hat is renamed so that every layer shares the chart-level x and y encodings.
     data["model"] = curve.rename(columns={"y_hat": "y"})
     data["points"] = points.assign(series=points["split"].map({k: text[k] for k in SPLITS}))
