@@ -121,17 +121,56 @@ def _train(
 ) -> Iterator[tuple[Snapshot, nn.Module]]:
     """train_iter's loop, also handing out the live model at each snapshot."""
     d, g = prepared if prepared is not None else prepare(cfg, data)
+    grid = d.grid()
+    trail: list[tuple[int, float]] = []  # losses since the last snapshot, kept for divergence
+
+    for live in _steps(cfg, d, g):
+        step = live.step
+        value = live.loss.item()
+        diverged = not math.isfinite(value)
+        if diverged or step % cfg.every == 0 or step == cfg.steps:
+            snap = _snapshot_live(cfg, live, value, diverged, grid, units)
+            if snap.diverged:
+                snap = replace(snap, trail=tuple(trail))
+            yield snap, live.model
+            if snap.diverged:
+                return
+            trail.clear()
+        else:
+            trail.append((step, value))
+
+
+@dataclass(slots=True)
+class _Live:
+    """One step of a run between its backward and its update (see _steps)."""
+
+    step: int
+    model: nn.Sequential
+    opt: torch.optim.Optimizer
+    loss_fn: nn.Module
+    d: Data
+    idx: torch.Tensor | None  # the minibatch's indices into d.x_train (drawn); None: full batch
+    loss: torch.Tensor  # the loss backward differentiated: the minibatch's, or all points'
+
+
+def _steps(cfg: FitConfig, d: Data, g: torch.Generator) -> Iterator[_Live]:
+    """The training loop itself, shared by train_iter and explain_step.
+
+    Builds the model from `g` (positioned as prepare() leaves it), then at each step 0..steps:
+    draws the minibatch, forward, backward, yields the live state (grads hold this step's
+    gradient; the parameters are those after `step` updates), and on the next pull updates.
+    The consumer ends the run by not pulling (e.g. at divergence); no update follows the last
+    step.
+    """
     model = build_model(cfg, g)
     opt = make_optimizer(cfg, model.parameters())
     loss_fn = make_loss(cfg)
     x, y = d.x_train, d.y_train
     n = len(x)
     batch = min(cfg.batch_size, n) if cfg.batch_size > 0 else 0
-    grid = d.grid()
-    trail: list[tuple[int, float]] = []  # losses since the last snapshot, kept for divergence
 
     for step in range(cfg.steps + 1):
-        xb, yb = x, y
+        xb, yb, idx = x, y, None
         if batch:
             idx = torch.randint(n, (batch,), generator=g)
             xb, yb = x[idx], y[idx]
@@ -140,23 +179,18 @@ def _train(
         # backward
         opt.zero_grad()
         loss.backward()
-        value = loss.item()
-        diverged = not math.isfinite(value)
-        if diverged or step % cfg.every == 0 or step == cfg.steps:
-            full = value if not batch else _loss(model, loss_fn, x, y)
-            snap = _snapshot(cfg, d, model, loss_fn, grid, step, full, diverged, units)
-            if snap.diverged:
-                snap = replace(snap, trail=tuple(trail))
-            yield snap, model
-            if snap.diverged:
-                return
-            trail.clear()
-        else:
-            trail.append((step, value))
+        yield _Live(step, model, opt, loss_fn, d, idx, loss)
         if step == cfg.steps:
             return
         # update
         opt.step()
+
+
+def _snapshot_live(cfg, live: _Live, value: float, diverged: bool, grid, units) -> Snapshot:
+    """The snapshot of a live step whose batch loss is `value` (all points' loss when full)."""
+    d = live.d
+    full = value if live.idx is None else _loss(live.model, live.loss_fn, d.x_train, d.y_train)
+    return _snapshot(cfg, d, live.model, live.loss_fn, grid, live.step, full, diverged, units)
 
 
 def _loss(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
