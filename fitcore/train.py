@@ -35,6 +35,11 @@ class Snapshot:
     # chart can show the blow-up that happened between two frames (minibatch losses when
     # batch_size > 0). Empty otherwise.
     trail: tuple[tuple[int, float], ...] = field(default=(), repr=False)
+    # The model at each training point (Data's order, sorted by x), in the data's units, and
+    # the minibatch the next update draws (row numbers of those points; None: full batch):
+    # what the fit chart's residual sticks show. float32 / int32 to keep a run's frames small.
+    fitted: np.ndarray | None = field(default=None, repr=False, compare=False)
+    batch: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def one_thread() -> None:
@@ -150,6 +155,7 @@ class _Live:
     loss_fn: nn.Module
     d: Data
     idx: torch.Tensor | None  # the minibatch's indices into d.x_train (drawn); None: full batch
+    out: torch.Tensor  # the forward's output at those points (all of them for the full batch)
     loss: torch.Tensor  # the loss backward differentiated: the minibatch's, or all points'
 
 
@@ -175,11 +181,12 @@ def _steps(cfg: FitConfig, d: Data, g: torch.Generator) -> Iterator[_Live]:
             idx = torch.randint(n, (batch,), generator=g)
             xb, yb = x[idx], y[idx]
         # forward
-        loss = loss_fn(model(xb), yb)
+        out = model(xb)
+        loss = loss_fn(out, yb)
         # backward
         opt.zero_grad()
         loss.backward()
-        yield _Live(step, model, opt, loss_fn, d, idx, loss)
+        yield _Live(step, model, opt, loss_fn, d, idx, out, loss)
         if step == cfg.steps:
             return
         # update
@@ -189,13 +196,16 @@ def _steps(cfg: FitConfig, d: Data, g: torch.Generator) -> Iterator[_Live]:
 def _snapshot_live(cfg, live: _Live, value: float, diverged: bool, grid, units) -> Snapshot:
     """The snapshot of a live step whose batch loss is `value` (all points' loss when full)."""
     d = live.d
-    full = value if live.idx is None else _loss(live.model, live.loss_fn, d.x_train, d.y_train)
-    return _snapshot(cfg, d, live.model, live.loss_fn, grid, live.step, full, diverged, units)
-
-
-def _loss(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    with torch.no_grad():
-        return loss_fn(model(x), y).item()
+    if live.idx is None:
+        full, fitted, batch = value, live.out.detach(), None
+    else:  # the batch's loss is not all points': one more forward
+        with torch.no_grad():
+            fitted = live.model(d.x_train)
+            full = live.loss_fn(fitted, d.y_train).item()
+        batch = live.idx.to(torch.int32).numpy()
+    snap = _snapshot(cfg, d, live.model, live.loss_fn, grid, live.step, full, diverged, units)
+    fitted_o = (fitted[:, 0].double() * d.y_scale + d.y_shift).float().numpy()
+    return replace(snap, fitted=fitted_o, batch=batch)
 
 
 def _snapshot(cfg, d: Data, model, loss_fn, grid, step, train_loss, diverged, units) -> Snapshot:

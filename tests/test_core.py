@@ -141,6 +141,36 @@ def test_minibatch_train_loss_is_over_all_points():
     assert last.train_loss == pytest.approx(np.mean((y_hat - y_data) ** 2), rel=1e-5)
 
 
+@pytest.mark.parametrize("batch_size", [0, 7])
+def test_fitted_is_the_model_at_each_training_point_and_batch_the_next_draw(batch_size):
+    cfg = small(model="linear", batch_size=batch_size, steps=6, every=3)
+    snaps = run(cfg)
+    x = make_data(cfg).x_train[:, 0].double().numpy()
+    for snap in snaps:
+        line = snap.params["w"] * x + snap.params["b"]
+        assert snap.fitted.dtype == np.float32 and snap.fitted.shape == x.shape
+        np.testing.assert_allclose(snap.fitted, line, rtol=1e-5, atol=1e-6)
+    # the draw at a snapshot's step is the minibatch of the update that follows it:
+    # the generator's draws after the data and the weights, one per step, in order
+    g = torch.Generator().manual_seed(cfg.seed)
+    make_data(cfg, g=g)
+    build_model(cfg, g)
+    draws = [torch.randint(200, (7,), generator=g).numpy() for _ in range(cfg.steps + 1)]
+    for snap in snaps:
+        if batch_size:
+            np.testing.assert_array_equal(snap.batch, draws[snap.step])
+        else:
+            assert snap.batch is None
+
+
+def test_fitted_is_in_the_units_of_uploaded_points():
+    x = np.linspace(100, 300, 40)
+    points = pd.DataFrame({"x": x, "y": 0.5 * x - 40})
+    snap = run(FitConfig(dataset="csv", model="linear", lr=0.5, steps=50, every=50), points)[-1]
+    line = snap.params["w"] * x + snap.params["b"]
+    np.testing.assert_allclose(snap.fitted, line, rtol=1e-4)
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop", "adagrad"])
 @pytest.mark.parametrize("loss", ["mse", "l1", "huber"])
 def test_every_optimizer_and_loss_learns(optimizer, loss):
