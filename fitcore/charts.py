@@ -54,6 +54,11 @@ DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
         "current": "current",
         "minimum": "least-squares minimum",
         "marker": "marker",  # tooltip title of the minimum's and current point's names
+        # landscape_chart's arrows (landscape.step_arrows kinds)
+        "arrow_gradient": "gradient step −η·g",
+        "arrow_full": "all points' gradient step",
+        "arrow_taken": "step taken",
+        "arrow_point": "each point's pull",
     }
 )
 LABEL_KEYS: tuple[str, ...] = tuple(DEFAULT_LABELS)
@@ -424,6 +429,7 @@ def landscape_chart(
     *,
     minimum: tuple[float, float] | Mapping[str, float],
     current: tuple[float, float] | Mapping[str, float] | None = None,
+    arrows: pd.DataFrame | None = None,
     labels: Mapping[str, str] = DEFAULT_LABELS,
     height: int = 360,
 ) -> alt.LayerChart:
@@ -432,7 +438,9 @@ def landscape_chart(
     grid: w, b, loss on a regular grid (landscape.loss_grid). path: w, b and optionally step
     (the path is drawn in step order, else in row order); non-finite rows are left out.
     minimum, current: (w, b) pairs or mappings with keys w and b (like Snapshot.params).
-    Layers: heatmap, path, markers (the minimum, and current when given).
+    arrows: landscape.step_arrows' table (kind, w, b, w2, b2, nx, ny), drawn as arrows.
+    Layers: heatmap, path, markers (the minimum, and current when given), then with arrows
+    arrows and arrow_heads.
     """
     text = _labels(labels)
     _require(grid, ("w", "b", "loss"), "grid")
@@ -491,14 +499,18 @@ def landscape_chart(
     )
     # The heatmap uses `fill`, so path and markers can have a categorical `color` scale of
     # their own (no resolve needed) and a legend that says which is which.
+    kinds = [] if arrows is None else [k for k in ARROW_STYLE if (arrows["kind"] == k).any()]
     keys = ["path", "minimum", *(["current"] if current is not None else [])]
+    keys += [f"arrow_{k}" for k in kinds]
     marker_colours = {"path": "#00e5ff", "minimum": "#ff4136", "current": "#ff851b"}
     marker_shapes = {"path": "stroke", "minimum": "cross", "current": "circle"}
+    marker_colours |= {f"arrow_{k}": colour for k, (colour, _, _) in ARROW_STYLE.items()}
+    marker_shapes |= {f"arrow_{k}": "stroke" for k in ARROW_STYLE}
     marker_scale = alt.Scale(
         domain=[text[k] for k in keys], range=[marker_colours[k] for k in keys]
     )
     shape_scale = alt.Scale(domain=[text[k] for k in keys], range=[marker_shapes[k] for k in keys])
-    marker_legend = alt.Legend(title=None, orient="bottom")
+    marker_legend = alt.Legend(title=None, orient="bottom", columns=4)
 
     if "step" not in path.columns:
         path = path.assign(step=np.arange(len(path)))
@@ -529,7 +541,73 @@ def landscape_chart(
             tooltip=[alt.Tooltip("kind:N", title=text["marker"]), w_tip, b_tip],
         )
     )
-    return _layer(heatmap, descent, markers, **_top(text["landscape_title"], height))
+    layers = [heatmap, descent, markers]
+    if arrows is not None:
+        axes = (w_scale, b_scale, x_axis, y_axis)
+        layers += _arrows(arrows, text, axes, marker_scale, marker_legend)
+    return _layer(*layers, **_top(text["landscape_title"], height))
+
+
+# landscape arrows by kind, drawn in this order: colour, stroke width, opacity. The fan thin
+# and faint at the bottom; the step taken wide under the gradient's, which plain SGD's equals.
+ARROW_STYLE = {
+    "point": ("#c8c8c8", 0.8, 0.4),
+    "taken": ("#f012be", 6.0, 0.9),
+    "full": ("#ffdc00", 2.5, 1.0),
+    "gradient": ("#ff4136", 2.0, 1.0),
+}
+
+
+def _arrows(arrows, text, axes, colour_scale, legend) -> list[alt.Chart]:
+    """A rule per arrow and a triangle at its tip turned along it; fan first, so below."""
+    _require(arrows, ("kind", "w", "b", "w2", "b2", "nx", "ny"), "arrows")
+    order = {k: i for i, k in enumerate(ARROW_STYLE)}
+    # the field is "kind", the markers' own, with their names: one legend for both
+    table = arrows.rename(columns={"kind": "arrow"})
+    table = table.assign(
+        kind=[text[f"arrow_{k}"] for k in table["arrow"]],
+        order=table["arrow"].map(order),
+        width=[ARROW_STYLE[k][1] for k in table["arrow"]],
+        opacity=[ARROW_STYLE[k][2] for k in table["arrow"]],
+    ).sort_values("order", kind="stable")
+    w_scale, b_scale, x_axis, y_axis = axes
+
+    def position(w: str, b: str) -> dict[str, Any]:
+        return {
+            "x": alt.X(f"{w}:Q", scale=w_scale, title=text["w"], axis=x_axis),
+            "y": alt.Y(f"{b}:Q", scale=b_scale, title=text["b"], axis=y_axis),
+        }
+
+    colour = alt.Color("kind:N", scale=colour_scale, legend=legend)
+    tips = [alt.Tooltip("kind:N", title=text["marker"])]
+    lines = (
+        alt.Chart(table, name="arrows")
+        .mark_rule(clip=True)
+        .encode(
+            **position("w", "b"),
+            x2="w2:Q",
+            y2="b2:Q",
+            color=colour,
+            strokeWidth=alt.StrokeWidth("width:Q", scale=None),
+            opacity=alt.Opacity("opacity:Q", scale=None),
+            tooltip=tips,
+        )
+    )
+    # The head turns with the arrow as drawn: its share of each span times the view's size.
+    heads = (
+        alt.Chart(table, name="arrow_heads")
+        .transform_calculate(angle="atan2(datum.nx * width, datum.ny * height) * 180 / PI")
+        .mark_point(shape="triangle-up", filled=True, clip=True)
+        .encode(
+            **position("w2", "b2"),
+            color=colour,
+            angle=alt.Angle("angle:Q", scale=None),
+            size=alt.Size("width:Q", scale=alt.Scale(domain=[1, 6], range=[25, 220]), legend=None),
+            opacity=alt.Opacity("opacity:Q", scale=None),
+            tooltip=tips,
+        )
+    )
+    return [lines, heads]
 
 
 def _layer(*charts: alt.Chart, **kwargs: Any) -> alt.LayerChart:

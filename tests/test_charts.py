@@ -482,6 +482,29 @@ def test_landscape_chart_layers_are_heatmap_path_and_markers():
     assert [layer["name"] for layer in spec["layer"]] == ["heatmap", "path", "markers"]
 
 
+def test_landscape_chart_draws_arrows_with_heads_turned_along_them_and_named_in_the_legend():
+    arrows = pd.DataFrame(
+        {
+            "kind": ["gradient", "taken", "point", "point"],
+            "w": 1.0,
+            "b": 4.0,
+            "w2": [1.5, 1.4, 1.1, 1.2],
+            "b2": [4.5, 4.6, 4.0, 4.3],
+            "nx": [0.1, 0.08, 0.02, 0.04],
+            "ny": [0.1, 0.12, 0.0, 0.06],
+        }
+    )
+    spec = landscape_chart(_grid(), _path(), minimum=(2.0, 5.0), arrows=arrows).to_dict()
+    names = [layer["name"] for layer in spec["layer"]]
+    assert names == ["heatmap", "path", "markers", "arrows", "arrow_heads"]
+    rows = _rows(spec, "arrows")
+    assert [r["arrow"] for r in rows] == ["point", "point", "taken", "gradient"]  # fan below
+    heads = _layer(spec, "arrow_heads")
+    assert "atan2(datum.nx * width, datum.ny * height)" in heads["transform"][0]["calculate"]
+    legend = _layer(spec, "markers")["encoding"]["color"]["scale"]["domain"]
+    assert legend[-3:] == ["each point's pull", "step taken", "gradient step −η·g"]
+
+
 def test_landscape_chart_colours_the_loss_on_a_log_scale():
     spec = landscape_chart(_grid(), _path(), minimum=(2.0, 5.0)).to_dict()
     fill = _layer(spec, "heatmap")["encoding"]["fill"]
