@@ -3,13 +3,17 @@
 from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
 from fitcore.config import LIMITS, PRESETS, FitConfig
+from fitcore.explain import ExplainError, StepExplained, explain_step
 from fitcore.train import Snapshot, train_iter
 
 __all__ = [
     "LIMITS",
     "PRESETS",
+    "ExplainError",
     "FitConfig",
     "Snapshot",
+    "StepExplained",
+    "explain_step",
     "export_script",
     "suggest_lr",
     "train_iter",
