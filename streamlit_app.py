@@ -4,11 +4,28 @@ This file is the page's outline, top to bottom as a student sees it. The parts a
 work in fitcore/ (which never imports streamlit).
 """
 
+# The starting-up note below is drawn before the imports that load torch.
+# ruff: noqa: E402
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import streamlit as st
+
+# `streamlit run` runs this file only once a browser connects, so a fresh server's first page
+# imports torch and trains one step (torch_setup) before it can draw anything: 3.5 s here (see
+# docs/benchmarks.md, First load). This note stands in for Streamlit's grey placeholders until
+# then. Not in the catalogs: fitcore.i18n imports the fitcore package, and so torch.
+STARTING = {
+    "en": "Starting up: loading PyTorch, a few seconds…",
+    "zh": "正在启动：加载 PyTorch，需要几秒钟……",
+}
+st.set_page_config(layout="wide")  # before the first element, so nothing moves after it
+starting = st.empty()  # on every run, so that the page's elements keep their places
+if "fitcore" not in sys.modules:  # the server's first page: the imports below take seconds
+    # in the link's language; without one, both (reading the browser's is fitcore's work)
+    starting.info(STARTING.get(st.query_params.get("lang"), "  \n".join(STARTING.values())))
 
 from fitcore.config import run_key
 from fitcore.i18n import catalog
@@ -40,8 +57,9 @@ def main() -> None:
     torch_setup()
     state = page_state()  # made from the link on a session's first run
     T = catalog(state.lang)
-    st.set_page_config(page_title=T["page_title"], page_icon=FAVICON, layout="wide")
+    st.set_page_config(page_title=T["page_title"], page_icon=FAVICON)
     st.html(PAGE_CSS)
+    starting.empty()  # the page takes its place
     guarded(T, lambda: page(state, T))
 
 

@@ -55,7 +55,7 @@ def axis_titles(state) -> tuple[str | None, str | None]:
     return attrs.get("x_name"), attrs.get("y_name")
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)  # the page's starting-up note says what is happening
 def torch_setup() -> None:
     """Once per server process, not per session."""
     # The first optimizer and skip_init import torch internals (~2 s): pay that at start-up,
