@@ -61,7 +61,11 @@ def test_each_variant_matches_its_own_train_iter_run(name):
 def test_variants_start_from_the_same_weights():
     first = next(race_iter(small(), [{"lr": 0.01}, {"optimizer": "adam"}, {"momentum": 0.9}]))
     assert first.step == 0 and len(set(first.losses)) == 1
-    assert first.curves.groupby("variant").y_hat.apply(tuple).nunique() == 1
+    # to float32 precision: the stacked forward's kernels may round the third variant's
+    # curve one ulp apart on some CPUs (seen on an AMD EPYC host)
+    curves = [group.y_hat.to_numpy() for _, group in first.curves.groupby("variant")]
+    for curve in curves[1:]:
+        np.testing.assert_allclose(curve, curves[0], rtol=1e-6, atol=1e-7)
 
 
 def test_curves_are_long_form_on_train_iters_grid():
