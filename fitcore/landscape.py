@@ -109,3 +109,80 @@ def _pair(r: Sequence[float], name: str) -> tuple[float, float]:
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"{name} must be two finite numbers, low before high; got {r}")
     return lo, hi
+
+
+ARROW_KINDS = ("gradient", "full", "taken", "point")
+ARROW_LENGTH = 0.25  # the longest of the step arrows, as a share of the view's span
+
+
+def step_arrows(
+    ex, w_range: Sequence[float], b_range: Sequence[float]
+) -> tuple[pd.DataFrame, float]:
+    """The line model's step at ex (an explain.StepExplained) as arrows over the landscape.
+
+    Columns kind, w, b (the tail: the current w, b), w2, b2 (the tip), nx, ny (the arrow as a
+    share of the view's w and b spans, for its head's angle), in the data's units:
+    - "gradient": -lr·g, where plain gradient descent on this step's (batch) loss goes;
+    - "full": -lr times all points' gradient, with a minibatch only;
+    - "taken": the step the optimizer took (momentum, Adam and weight decay included);
+    - "point": one per point in the batch, -lr times its share of g times the batch size
+      (its own gradient): their mean is the gradient arrow.
+    Every arrow is drawn `factor` times its length, the longest of the first three at about
+    ARROW_LENGTH of the view (a factor of 1, 2 or 5 times a power of ten), returned beside.
+    """
+    (w_lo, w_hi), (b_lo, b_hi) = _pair(w_range, "w_range"), _pair(b_range, "b_range")
+    x_shift, x_scale, _, y_scale = ex.scale
+
+    def to_data(dw: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # w = w'·ys/xs, b = (b' - w'·x_shift/xs)·ys + y_shift: the same map on a change
+        return dw * y_scale / x_scale, (db - dw * x_shift / x_scale) * y_scale
+
+    def step_of(grad) -> np.ndarray:  # -lr times a gradient, as a change of (w, b)
+        return -ex.lr * np.array([grad["0.weight"], grad["0.bias"]], dtype=float)
+
+    steps = {"gradient": step_of(ex.grad)}
+    if ex.batch is not None:
+        steps["full"] = step_of(ex.full_grad)
+    kinds = list(steps)
+    change = np.array(list(steps.values()))  # (kinds, 2) in training units
+    dw, db = to_data(change[:, 0], change[:, 1])
+    before, after = ex.before.params, ex.after.params
+    main = pd.DataFrame({"kind": kinds, "dw": dw, "db": db})
+    taken = pd.DataFrame(
+        {"kind": ["taken"], "dw": [after["w"] - before["w"]], "db": [after["b"] - before["b"]]}
+    )
+    main = pd.concat([main, taken], ignore_index=True)
+    if ex.contrib is None:
+        raise ValueError("step_arrows needs the line model's explanation (contrib is None)")
+    size = len(ex.points) if ex.batch is None else len(ex.batch)
+    drawn = ex.contrib[ex.points["in_batch"].to_numpy()]
+    dw, db = to_data(
+        -ex.lr * size * drawn["0.weight"].to_numpy(), -ex.lr * size * drawn["0.bias"].to_numpy()
+    )
+    fan = pd.DataFrame({"kind": "point", "dw": dw, "db": db})
+
+    spans = np.array([w_hi - w_lo, b_hi - b_lo])
+    longest = float(np.hypot(main["dw"] / spans[0], main["db"] / spans[1]).max())
+    factor = _nice(ARROW_LENGTH / longest) if longest > 0 and np.isfinite(longest) else 1.0
+    arrows = pd.concat([main, fan], ignore_index=True)
+    w, b = before["w"], before["b"]
+    return (
+        pd.DataFrame(
+            {
+                "kind": arrows["kind"],
+                "w": w,
+                "b": b,
+                "w2": w + factor * arrows["dw"],
+                "b2": b + factor * arrows["db"],
+                "nx": factor * arrows["dw"] / spans[0],
+                "ny": factor * arrows["db"] / spans[1],
+            }
+        ),
+        factor,
+    )
+
+
+def _nice(value: float) -> float:
+    """The largest of 1, 2, 5 times a power of ten at or below `value`."""
+    power = 10 ** np.floor(np.log10(value))
+    return float(max(m * power for m in (1, 2, 5) if m * power <= value * (1 + 1e-9)))
