@@ -491,15 +491,16 @@ def test_a_frame_interrupted_while_drawing_keeps_the_step_it_shows(monkeypatch, 
     # A Pause stops a playing rerun wherever it is (Streamlit raises at its next call). The
     # cursor moved at another moment than the status was sent, so the Pause's own rerun drew
     # another step than the one on screen: the status changed 250-440 ms after the click.
+    import streamlit
+
     from fitcore import charts
-    from fitcore.player import SharedRun
 
     def stopped_here(*args, **kwargs):
         raise RuntimeError("the rerun stops here")
 
     at = open_page(steps="300")
-    if where == "before the status":
-        monkeypatch.setattr(SharedRun, "last_good", stopped_here)
+    if where == "before the status":  # the status is a progress bar: stop at sending it
+        monkeypatch.setattr(streamlit, "progress", stopped_here)
     else:
         monkeypatch.setattr(charts, "loss_data", stopped_here)
     at.button(key="step").click().run()

@@ -13,6 +13,7 @@ import streamlit as st
 from fitcore import FitConfig, charts, landscape, race
 from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
+from fitcore.explain import ExplainError, StepExplained, explain_step
 from fitcore.models import describe_run
 from fitcore.player import SharedRun
 from fitcore.train import train_iter
@@ -84,6 +85,16 @@ def _not_a_stale_tick(record: logging.LogRecord) -> bool:
 @st.cache_resource(max_entries=32, ttl=3600)
 def shared_run(key: str, _cfg: FitConfig, _points=None) -> SharedRun:
     return SharedRun(_cfg, _points)
+
+
+@st.cache_resource(max_entries=64, ttl=3600)
+def explained(key: str | None, _cfg: FitConfig, _points, step: int) -> StepExplained | ExplainError:
+    """explain_step for the run `key`, shared by every session (never mutated); a step it
+    cannot explain comes back as its ExplainError. Each entry replays the run to `step`."""
+    try:
+        return explain_step(_cfg, step, _points)
+    except ExplainError as error:
+        return error
 
 
 @st.cache_data(max_entries=64)

@@ -73,6 +73,7 @@ TOGGLES: dict[str, Callable[[FitConfig], bool]] = {
     "show_truth": lambda c: is_generated(c.dataset),
     "show_reference": lambda c: c.model in ("linear", "poly"),
     "show_units": lambda c: c.model == "mlp",
+    "show_residuals": _always,
 }
 
 

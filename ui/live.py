@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from fitcore import FitConfig, charts
@@ -12,6 +14,7 @@ from fitcore.data import near
 from fitcore.models import equation
 from fitcore.player import SharedRun
 from fitcore.train import one_thread
+from ui import explain
 from ui.common import axis_titles, chart_labels, fmt, guarded, model_text, suggested_lr
 from ui.edits import edit_points
 from ui.state import PageState, still_playing
@@ -58,6 +61,9 @@ def live(state: PageState, T, run: SharedRun) -> None:
             if state.playing and (nxt is None or frame.diverged or run.is_last(frame.step)):
                 state.cursor, state.playing = frame.step, False
                 st.rerun()  # the whole page: draws the last frame, stops the timer, relabels
+        elif not state.playing and frame.step != state.cursor:
+            # Step with the explain panel open walked to an update the run keeps no frame of
+            frame = explain.exact_frame(state, run) or frame
         draw(state, T, run, frame)  # moves the cursor once the frame's status is on its way
         if state.playing and state.speed != "max":
             # the next frame trains while the browser draws this one, so the next rerun
@@ -77,7 +83,8 @@ def max_frames_per_rerun(cfg: FitConfig) -> int:
 def draw(state: PageState, T, run: SharedRun, frame) -> None:
     """Status, metrics, both charts and the model panel for one frame."""
     cfg = state.cfg
-    shown = run.last_good(frame.step)  # after a divergence, the last good fit stays
+    # after a divergence, the last good fit stays
+    shown = run.last_good(frame.step) if frame.diverged else frame
     with st.container(key="status"):
         st.progress(
             min(frame.step / cfg.steps, 1.0),
@@ -111,6 +118,7 @@ def draw(state: PageState, T, run: SharedRun, frame) -> None:
     selection = _charts(state, T, run, frame, shown)
     if not state.playing:
         edit_points(state, T, run, selection)
+        explain.panel(state, T, run, frame)
     _model_panel(state, T, shown)
 
 
@@ -127,6 +135,7 @@ def _charts(state: PageState, T, run: SharedRun, frame, shown):
     y_domain = scene.y_domain if not frame.diverged else charts.widened(scene.y_domain, shown.curve)
     structure = (
         state.run_key,
+        walking_residuals(state),
         state.lang,
         tuple(sorted(display.items())),
         editable,
@@ -137,6 +146,7 @@ def _charts(state: PageState, T, run: SharedRun, frame, shown):
         "truth": scene.truth if display["show_truth"] else None,
         "reference": scene.reference if display["show_reference"] else None,
         "units": shown.units if display["show_units"] else None,  # None unless an MLP
+        "residuals": _residuals(state, scene, shown),
     }
     loss_layers: dict[str, Any] = {
         "log": display["log_loss"],
@@ -176,6 +186,27 @@ def _charts(state: PageState, T, run: SharedRun, frame, shown):
     if fit_layers["reference"] is not None:
         st.caption(T["reference_text"])
     return selection
+
+
+def walking_residuals(state: PageState) -> bool:
+    """The loss and backward stages of a walk through the explain panel draw the residuals."""
+    return state.explaining and not state.playing and state.stage in (2, 3)
+
+
+def _residuals(state: PageState, scene, frame):
+    """The residual sticks' table (x, y, y_hat, in_batch), or None when they are not shown."""
+    if not (state.display["show_residuals"] or walking_residuals(state)):
+        return None
+    if frame.fitted is None:
+        return None
+    train = scene.points[scene.points["split"] == "train"]
+    in_batch = np.ones(len(train), dtype=bool)
+    if frame.batch is not None:
+        in_batch = np.zeros(len(train), dtype=bool)
+        in_batch[frame.batch] = True
+    return pd.DataFrame(
+        {"x": train["x"], "y": train["y"], "y_hat": frame.fitted, "in_batch": in_batch}
+    )
 
 
 def live_chart(structure: tuple, build, data: dict, **kwargs):

@@ -18,6 +18,9 @@ from fitcore.i18n import pick_language
 
 SLOT = "page"  # the one session_state key the page uses for its own state
 MAX_ADDED = 20  # outliers a student may add: enough to make the point, bounded per session
+# The explain panel's stages, in the order one update happens; with the panel open, Step
+# walks through them and then on to the next update.
+STAGES = ("forward", "loss", "backward", "update")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class PageState:
     cursor: int = 0  # the step on screen
     advance: bool = False  # Step was pressed: the next frame area moves one frame
     full_rerun: bool = False  # a button inside the live fragment changed a sidebar setting
+    explaining: bool = False  # the explain panel (shown while paused) is open: Step walks it
+    stage: int = len(STAGES)  # its stages shown, 1..len(STAGES): all, until Step walks them
     run_key: str | None = None
     display: dict[str, bool] = field(
         default_factory=lambda: {
@@ -55,6 +60,7 @@ class PageState:
             "show_truth": True,
             "show_reference": True,
             "show_units": False,
+            "show_residuals": False,
         }
     )
     rejected: dict[str, str] = field(default_factory=dict)  # field -> text that could not be used
@@ -123,8 +129,15 @@ class PageState:
         self._playing(False)
 
     def step(self) -> None:
+        """One frame on; with the explain panel open, its next stage, then one update on."""
         self._playing(False)
-        self.advance = True
+        if not self.explaining:
+            self.advance = True
+        elif self.stage < len(STAGES):
+            self.stage += 1
+        elif self.cursor < self.cfg.steps:
+            self.cursor += 1  # a step the run may hold no frame of: the panel's replay has it
+            self.stage = 1
 
     def reset(self) -> None:
         self._playing(False)
@@ -135,10 +148,20 @@ class PageState:
         self.cursor = step
         self._playing(False)
 
+    def explain(self, open_: bool) -> None:
+        """The explain panel opened or closed; a reopened panel shows every stage."""
+        self.explaining = open_
+        self.stage = len(STAGES)
+
+    def show_stage(self, stage: int) -> None:
+        self.stage = stage
+
     def _playing(self, playing: bool) -> None:
         # a student's own click overrides an autoplay still waiting for the page to be drawn
         self.playing = playing
         self.armed = False
+        if playing:
+            self.stage = len(STAGES)  # a pause later shows the whole update again
 
     # points
 

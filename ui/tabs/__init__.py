@@ -5,12 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from fitcore.player import SharedRun
+from ui import explain
 from ui.state import PageState
 from ui.tabs import code, landscape, race
 
 
 def views(state: PageState, T, run: SharedRun, points) -> None:
     frame = run.frame_at(state.cursor)
+    if state.advance:  # Step was pressed: the live area below moves on to this frame
+        frame = run.after(frame.step) or frame
+    elif not state.playing and frame.step != state.cursor:
+        frame = explain.exact_frame(state, run) or frame  # Step walked between two frames
     parts = {
         "landscape_panel": lambda: landscape.view(state, T, run, frame),
         "how_panel": lambda: code.how_it_works(T),
