@@ -112,7 +112,9 @@ class StepExplained:
     scale: tuple[float, float, float, float]
 
 
-def explain_step(cfg: FitConfig, step: int, data: pd.DataFrame | None = None) -> StepExplained:
+def explain_step(
+    cfg: FitConfig, step: int, data: pd.DataFrame | None = None, *, units: bool = False
+) -> StepExplained:
     """The update from `step` to `step + 1` of the run `cfg` (on `data`, as train_iter takes it).
 
     Replays the run to `step` with train.py's loop, so everything is that run's, bit for bit.
@@ -120,7 +122,7 @@ def explain_step(cfg: FitConfig, step: int, data: pd.DataFrame | None = None) ->
     "beyond_run" unless 0 <= step < cfg.steps, and "diverged" at or after a step where
     train_iter(replace(cfg, every=1)) ends: one whose batch loss or all points' loss is not
     finite. The update that makes the run diverge is explained: its `after` is then a diverged
-    snapshot.
+    snapshot. `units`: fill before.units and after.units for an MLP, as train_iter's `units`.
     """
     if isinstance(step, bool):
         raise ExplainError("not_a_step", step=step)
@@ -132,7 +134,7 @@ def explain_step(cfg: FitConfig, step: int, data: pd.DataFrame | None = None) ->
         raise ExplainError("beyond_run", step=step, last=cfg.steps - 1)
     d, g = prepare(cfg, data)
     run, live = _replay(cfg, d, g, step)
-    return _explain(cfg, run, live, d.grid())
+    return _explain(cfg, run, live, d.grid(), units)
 
 
 def _replay(
@@ -163,12 +165,12 @@ def _finite_everywhere(live: _Live) -> bool:
 
 
 def _explain(
-    cfg: FitConfig, run: Iterator[_Live], live: _Live, grid: torch.Tensor
+    cfg: FitConfig, run: Iterator[_Live], live: _Live, grid: torch.Tensor, units: bool = False
 ) -> StepExplained:
     """explain_step's own work on the live state at its step, then one update further."""
     model, d = live.model, live.d
     loss = live.loss.item()
-    before = _snapshot_live(cfg, live, loss, False, grid, False)
+    before = _snapshot_live(cfg, live, loss, False, grid, units)
     if before.diverged:
         raise ExplainError("diverged", step=live.step, at=live.step)
     named = dict(model.named_parameters())
@@ -180,7 +182,7 @@ def _explain(
 
     after_live = next(run)  # the update, then step + 1's draw, forward and backward
     value = after_live.loss.item()
-    after = _snapshot_live(cfg, after_live, value, not math.isfinite(value), grid, False)
+    after = _snapshot_live(cfg, after_live, value, not math.isfinite(value), grid, units)
     params_after = _flat(list(named.values()))
 
     # the tables, from what was read off before the update

@@ -227,15 +227,20 @@ class SharedRun:
         self._history += [(s, loss, None) for s, loss in snap.trail]
         self._history.append((snap.step, snap.train_loss, snap.test_loss))
         self._clock.append((snap.step, self._spent))
-        units = snap.units
-        if units is not None and units["unit"].max() >= MAX_UNIT_CURVES:
-            units = units[units["unit"] < MAX_UNIT_CURVES]
-        frames = [*self._frames, dataclasses.replace(snap, units=units, trail=())]
+        frames = [*self._frames, as_frame(snap)]
         if len(frames) > MAX_FRAMES:
             # keep the first and the newest, drop every other one in between
             frames = [frames[0], *frames[1:-1][1::2], frames[-1]]
         self._frames = frames
         return frames[-1]
+
+
+def as_frame(snap: Snapshot) -> Snapshot:
+    """A snapshot as a run keeps it: at most MAX_UNIT_CURVES unit curves, no trail."""
+    units = snap.units
+    if units is not None and units["unit"].max() >= MAX_UNIT_CURVES:
+        units = units[units["unit"] < MAX_UNIT_CURVES]
+    return dataclasses.replace(snap, units=units, trail=())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -252,3 +252,17 @@ def test_the_arrows_start_at_the_current_point_and_the_taken_one_ends_at_the_nex
     fan = [r for r in arrows if r["arrow"] == "point"]
     mean_tip = np.mean([r["w2"] - r["w"] for r in fan])
     assert mean_tip == pytest.approx(gradient["w2"] - gradient["w"], rel=1e-4)
+
+
+def test_a_step_walked_to_between_frames_keeps_the_hidden_units():
+    # before: the explain replay's snapshots had no units, so the curves vanished mid-walk
+    at = open_page(steps="30", every="10")  # the blog's 1-10-1 network
+    at.toggle(key="show_units").set_value(True).run()
+    at = click(open_panel(at), "step")
+    assert status(at) == "step 1 / 30"
+    units = _chart_tables(at.get("vega_lite_chart")[0])["units"]
+    assert sorted(units["unit"].unique()) == list(range(10))
+    snap = list(train_iter(FitConfig(steps=30, every=1), units=True))[1]
+    np.testing.assert_allclose(
+        units.sort_values(["unit", "x"])["y"], snap.units.sort_values(["unit", "x"])["y"], rtol=1e-5
+    )

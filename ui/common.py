@@ -92,7 +92,7 @@ def explained(key: str | None, _cfg: FitConfig, _points, step: int) -> StepExpla
     """explain_step for the run `key`, shared by every session (never mutated); a step it
     cannot explain comes back as its ExplainError. Each entry replays the run to `step`."""
     try:
-        return explain_step(_cfg, step, _points)
+        return explain_step(_cfg, step, _points, units=_cfg.model == "mlp")
     except ExplainError as error:
         return error
 

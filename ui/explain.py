@@ -15,7 +15,7 @@ import streamlit as st
 from fitcore import formulas as fx
 from fitcore.config import FitConfig
 from fitcore.explain import ExplainError, StepExplained
-from fitcore.player import SharedRun
+from fitcore.player import SharedRun, as_frame
 from ui.common import explained
 from ui.state import STAGES, PageState
 
@@ -38,7 +38,7 @@ def exact_frame(state: PageState, run: SharedRun):
     ex = explained(state.run_key, cfg, run.points, step)
     if isinstance(ex, ExplainError):
         return None
-    return ex.before if state.cursor == step else ex.after
+    return as_frame(ex.before if state.cursor == step else ex.after)
 
 
 def panel(state: PageState, T, run: SharedRun, frame) -> None:
