@@ -27,7 +27,7 @@ import time
 
 import torch
 
-from fitcore import PRESETS, FitConfig
+from fitcore import PRESETS, FitConfig, explain_step
 from fitcore import explain as ex
 from fitcore.train import _snapshot_live, prepare
 
@@ -95,7 +95,29 @@ def main() -> int:
         print(f"{name:<42} {own_ms:>10.3f} {base_ms:>12.3f} {ratio:>5.2f}x")
     verdict = "PASS" if worst <= TARGET else "OVER TARGET"
     print(f"{verdict}: worst ratio {worst:.2f}x (target <= {TARGET:.1f}x)")
+    walk(args.rounds)
     return 0
+
+
+def walk(rounds: int, late: int = 4000) -> None:
+    """The page's slow motion: explain_step(late + 1) from scratch vs an Explainer that has
+    just explained `late` walking on one step (what a Step with the panel open costs)."""
+    cfg = PRESETS["blog-quadratic"]
+    fresh, walked = [], []
+    for _ in range(max(3, rounds // 10)):
+        start = time.thread_time()
+        explain_step(cfg, late + 1)
+        fresh.append(time.thread_time() - start)
+        walker = ex.Explainer(cfg)
+        walker.at(late)
+        start = time.thread_time()
+        walker.at(late + 1)
+        walked.append(time.thread_time() - start)
+    f, w = statistics.median(fresh) * 1e3, statistics.median(walked) * 1e3
+    print(
+        f"blog-quadratic, step {late + 1}: explain_step {f:.0f} ms, Explainer walking on "
+        f"{w:.1f} ms CPU ({w / f:.4f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import threading
 import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -124,17 +125,55 @@ def explain_step(
     finite. The update that makes the run diverge is explained: its `after` is then a diverged
     snapshot. `units`: fill before.units and after.units for an MLP, as train_iter's `units`.
     """
-    if isinstance(step, bool):
-        raise ExplainError("not_a_step", step=step)
-    try:
-        step = operator.index(step)  # an int or a numpy integer; not 3.0, which is a float
-    except TypeError:
-        raise ExplainError("not_a_step", step=step) from None
-    if not 0 <= step < cfg.steps:
-        raise ExplainError("beyond_run", step=step, last=cfg.steps - 1)
+    step = _checked(cfg, step)
     d, g = prepare(cfg, data)
     run, live = _replay(cfg, d, g, step)
     return _explain(cfg, run, live, d.grid(), units)
+
+
+class Explainer:
+    """explain_step for one run, kept where it stopped: a walk forward costs one update a step.
+
+    explain_step replays the run from step 0 each time; the page's slow motion explains step
+    after step, so an Explainer keeps the run's loop after the last step it explained and goes
+    on from there (back to step 0 only for an earlier step). `at(step)` equals
+    explain_step(cfg, step, data, units=units). Safe to share between threads (one lock).
+    """
+
+    def __init__(self, cfg: FitConfig, data: pd.DataFrame | None = None, *, units: bool = False):
+        self.cfg, self.data, self.units = cfg, data, units
+        self._lock = threading.Lock()
+        # the loop, its live state at the next step to explain, the curve's grid
+        self._at: tuple[Iterator[_Live], _Live, torch.Tensor] | None = None
+
+    def at(self, step: int) -> StepExplained:
+        cfg = self.cfg
+        step = _checked(cfg, step)
+        with self._lock:
+            if self._at is None or self._at[1].step > step:
+                d, g = prepare(cfg, self.data)
+                run = _steps(cfg, d, g)
+                self._at = (run, next(run), d.grid())
+            run, live, grid = self._at
+            self._at = None  # a step that raises leaves no half-walked loop behind
+            live = _walk(cfg, run, live, step)
+            explained, after = _take_apart(cfg, run, live, grid, self.units)
+            if after.step < cfg.steps:  # the last step has no update after it to explain
+                self._at = (run, after, grid)
+            return explained
+
+
+def _checked(cfg: FitConfig, step: int) -> int:
+    """`step` as an int, or ExplainError unless it is an integer in 0 .. cfg.steps - 1."""
+    if isinstance(step, bool):
+        raise ExplainError("not_a_step", step=step)
+    try:
+        index = operator.index(step)  # an int or a numpy integer; not 3.0, which is a float
+    except TypeError:
+        raise ExplainError("not_a_step", step=step) from None
+    if not 0 <= index < cfg.steps:
+        raise ExplainError("beyond_run", step=index, last=cfg.steps - 1)
+    return index
 
 
 def _replay(
@@ -148,14 +187,19 @@ def _replay(
     per replayed step (10-20% more replay time) to stop at the same step.
     """
     run = _steps(cfg, d, g)
-    for live in run:
+    return run, _walk(cfg, run, next(run), step)
+
+
+def _walk(cfg: FitConfig, run: Iterator[_Live], live: _Live, step: int) -> _Live:
+    """The run's loop pulled on from its live state `live` to `step` (diverged checked)."""
+    while True:
         if not math.isfinite(live.loss.item()):
             raise ExplainError("diverged", step=step, at=live.step)
         if live.step == step:  # its all-points loss is checked by its snapshot (_explain)
-            return run, live
+            return live
         if live.idx is not None and not _finite_everywhere(live):
             raise ExplainError("diverged", step=step, at=live.step)
-    raise AssertionError("unreachable: _steps yields steps 0..cfg.steps")  # pragma: no cover
+        live = next(run)
 
 
 def _finite_everywhere(live: _Live) -> bool:
@@ -168,6 +212,13 @@ def _explain(
     cfg: FitConfig, run: Iterator[_Live], live: _Live, grid: torch.Tensor, units: bool = False
 ) -> StepExplained:
     """explain_step's own work on the live state at its step, then one update further."""
+    return _take_apart(cfg, run, live, grid, units)[0]
+
+
+def _take_apart(
+    cfg: FitConfig, run: Iterator[_Live], live: _Live, grid: torch.Tensor, units: bool
+) -> tuple[StepExplained, _Live]:
+    """_explain, and the loop's live state at step + 1 that it pulled (for an Explainer)."""
     model, d = live.model, live.d
     loss = live.loss.item()
     before = _snapshot_live(cfg, live, loss, False, grid, units)
@@ -197,7 +248,7 @@ def _explain(
         contrib = pd.DataFrame(values, columns=_labels(tuple(_columns(sizes))), copy=False)
     opt = live.opt
     group = opt.param_groups[0]
-    return StepExplained(
+    explained = StepExplained(
         step=live.step,
         before=before,
         after=after,
@@ -216,6 +267,7 @@ def _explain(
         state={k: _state(opt.state[p], group) for k, p in named.items()},
         scale=(d.x_shift, d.x_scale, d.y_shift, d.y_scale),
     )
+    return explained, after_live
 
 
 def _points(d: Data, y_hat: np.ndarray, count: np.ndarray, pull: np.ndarray) -> pd.DataFrame:

@@ -439,3 +439,35 @@ def test_tables_do_not_share_their_column_labels():
     first.contrib.columns.name = "renamed"
     assert second.points.columns.name is None and second.contrib.columns.name is None
     assert explain_step(small(), STEP).points.columns.name is None
+
+
+def _same(a, b) -> None:
+    """Two explanations of one step agree in every number."""
+    assert a.step == b.step and a.loss == b.loss and a.batch == b.batch
+    for name in ("grad", "full_grad", "params_before", "params_after", "update"):
+        assert getattr(a, name) == getattr(b, name), name
+    pd.testing.assert_frame_equal(a.points, b.points)
+    pd.testing.assert_frame_equal(a.before.curve, b.before.curve)
+    assert a.after.train_loss == b.after.train_loss and a.state == b.state
+
+
+@pytest.mark.parametrize("changes", [{}, {"batch_size": 5, "optimizer": "adam"}])
+def test_an_explainer_walking_forward_and_back_equals_explain_step(changes):
+    cfg = dataclasses.replace(FitConfig(steps=12, every=4), **changes)
+    walker = ex.Explainer(cfg)
+    for step in (0, 1, 2, 7, 3, 11, 11, 0):  # on, a jump, back (a restart), the last, twice
+        _same(walker.at(step), explain_step(cfg, step))
+    with pytest.raises(ExplainError) as beyond:
+        walker.at(12)
+    assert beyond.value.code == "beyond_run"
+    _same(walker.at(5), explain_step(cfg, 5))  # a refused step leaves it usable
+
+
+def test_an_explainer_stops_at_a_divergence_like_explain_step():
+    cfg = FitConfig(dataset="linear", model="linear", lr=10, steps=100, every=20)
+    diverged = next(s for s in train_iter(cfg) if s.diverged).step
+    walker = ex.Explainer(cfg)
+    _same(walker.at(diverged - 1), explain_step(cfg, diverged - 1))
+    with pytest.raises(ExplainError) as error:
+        walker.at(diverged)
+    assert error.value.code == "diverged"

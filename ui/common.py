@@ -13,7 +13,7 @@ import streamlit as st
 from fitcore import FitConfig, charts, landscape, race
 from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
-from fitcore.explain import ExplainError, StepExplained, explain_step
+from fitcore.explain import Explainer, ExplainError, StepExplained
 from fitcore.models import describe_run
 from fitcore.player import SharedRun
 from fitcore.train import train_iter
@@ -90,11 +90,18 @@ def shared_run(key: str, _cfg: FitConfig, _points=None) -> SharedRun:
 @st.cache_resource(max_entries=64, ttl=3600)
 def explained(key: str | None, _cfg: FitConfig, _points, step: int) -> StepExplained | ExplainError:
     """explain_step for the run `key`, shared by every session (never mutated); a step it
-    cannot explain comes back as its ExplainError. Each entry replays the run to `step`."""
+    cannot explain comes back as its ExplainError. Walking on one step costs one update."""
     try:
-        return explain_step(_cfg, step, _points, units=_cfg.model == "mlp")
+        return _explainer(key, _cfg, _points).at(step)
     except ExplainError as error:
         return error
+
+
+@st.cache_resource(max_entries=8, ttl=3600)
+def _explainer(key: str | None, _cfg: FitConfig, _points) -> Explainer:
+    """The run's explain replay, kept after the last step explained (a model and its
+    optimizer: a few KB to a few MB); a page's slow motion walks it on."""
+    return Explainer(_cfg, _points, units=_cfg.model == "mlp")
 
 
 @st.cache_data(max_entries=64)
