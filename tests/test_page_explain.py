@@ -266,3 +266,46 @@ def test_a_step_walked_to_between_frames_keeps_the_hidden_units():
     np.testing.assert_allclose(
         units.sort_values(["unit", "x"])["y"], snap.units.sort_values(["unit", "x"])["y"], rtol=1e-5
     )
+
+
+def walk_updates(at: AppTest, updates: int) -> AppTest:
+    """Step with the panel open, whole updates at a time (four stages each)."""
+    for _ in range(updates * 4):
+        at = click(at, "step")
+    return at
+
+
+def test_walking_to_the_end_brings_the_run_the_replay_and_train_again_along():
+    # before: the loss chart and the replay stayed at step 30 and the button read Resume
+    at = open_panel(click(click(click(open_page(**LINE), "step"), "step"), "step"))
+    assert status(at) == "step 30 / 40"
+    at = walk_updates(at, 10)
+    assert status(at) == "step 40 / 40"
+    assert at.button(key="train").label == T["again"]
+    history = _chart_tables(at.get("vega_lite_chart")[1])["loss"]
+    assert history["step"].max() == 40
+
+
+def test_walking_into_a_divergence_shows_it_instead_of_starting_over():
+    # before: the Step after the blow-up's update jumped back to step 0 without a word
+    at = open_panel(open_page(dataset="linear", model="linear", lr="10", steps="40", every="1"))
+    cfg = FitConfig(dataset="linear", model="linear", lr=10, steps=40, every=1)
+    diverged = next(s for s in train_iter(cfg) if s.diverged).step
+    at.session_state["page"].cursor = diverged - 1
+    at.run()
+    at = walk_updates(at, 1)
+    assert status(at) == f"step {diverged} / 40"
+    assert at.error and "10" in at.error[0].value  # the divergence message and its lr
+
+
+def test_the_points_that_pull_hardest_are_points_of_the_batch():
+    at = open_panel(click(open_page(**LINE, batch_size="1"), "step"))
+    rows = [t for t in at.dataframe if T["col_pull"] in t.value.columns]
+    assert len(rows) == 1 and len(rows[0].value) == 1  # a batch of one: one point pulls
+
+
+def test_polynomial_parameters_read_as_plain_names_in_the_table():
+    at = open_panel(click(open_page(model="poly", degree="3", steps="30", every="10"), "step"))
+    table = next(t.value for t in at.dataframe if T["col_param"] in t.value.columns)
+    assert table[T["col_param"]].tolist() == ["a₁", "a₂", "a₃", "b"]
+    assert T["explain_legendre"] in texts(at)

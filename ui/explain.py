@@ -109,17 +109,18 @@ def _loss(T, cfg: FitConfig, ex: StepExplained) -> None:
     if cfg.loss == "huber":
         st.latex(fx.HUBER)
     st.markdown(T["explain_residuals"])
-    top = ex.points.nlargest(TOP, "pull")
+    drawn = ex.points[ex.points["in_batch"]]  # a point not in the batch pulls nothing
+    top = drawn.nlargest(TOP, "pull")
     table = pd.DataFrame(
         {
-            T["col_x"]: top["x"],
-            T["col_y"]: top["y"],
-            T["col_y_hat"]: top["y_hat"],
-            T["col_residual"]: top["residual"],
-            T["col_pull"]: top["pull"],
+            T["col_x"]: _digits(top["x"]),
+            T["col_y"]: _digits(top["y"]),
+            T["col_y_hat"]: _digits(top["y_hat"]),
+            T["col_residual"]: _digits(top["residual"]),
+            T["col_pull"]: _digits(top["pull"]),
         }
     )
-    st.dataframe(table, hide_index=True, column_config=_number_columns(table))
+    st.dataframe(table, hide_index=True)
 
 
 def _backward(T, cfg: FitConfig, ex: StepExplained) -> None:
@@ -132,6 +133,7 @@ def _backward(T, cfg: FitConfig, ex: StepExplained) -> None:
         st.caption(T["explain_fan"])
     elif cfg.model == "poly":
         st.latex(fx.poly_gradient_formula(ex, cfg.loss))
+        st.caption(T["explain_legendre"])
     else:
         st.markdown(T["explain_backprop"])
 
@@ -178,20 +180,35 @@ def _update_table(T, cfg: FitConfig, ex: StepExplained) -> pd.DataFrame:
     names = fx.names(cfg.model, ex)
     if names:
         rows = [
-            (names.get(k, k), before, g, after - before, after)
+            (_plain(names.get(k, k)), *(f"{v:.4g}" for v in (before, g, after - before, after)))
             for k, (before, g, after) in fx.scalars(ex).items()
         ]
         columns = [T["col_param"], T["col_before"], T["col_grad"], T["col_change"], T["col_after"]]
         return pd.DataFrame(rows, columns=columns)
     sizes = [
-        (f"{k} ({'×'.join(map(str, ex.shapes[k]))})", _norm(ex.grad[k]), _norm(ex.update[k]))
+        (
+            f"{k} ({'×'.join(map(str, ex.shapes[k]))})",
+            f"{_norm(ex.grad[k]):.4g}",
+            f"{_norm(ex.update[k]):.4g}",
+        )
         for k in ex.grad
     ]
     return pd.DataFrame(sizes, columns=[T["col_param"], T["col_grad_norm"], T["col_change_norm"]])
 
 
-def _number_columns(table: pd.DataFrame) -> dict:
-    return {c: st.column_config.NumberColumn(format="%.4g") for c in table.columns}
+def _digits(values: pd.Series) -> list[str]:
+    """4 significant digits, as the formulas write them (a table cell shows no tooltip)."""
+    return [f"{v:.4g}" for v in values]
+
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _plain(name: str) -> str:
+    """A LaTeX parameter name for a table cell: a_{12} as a₁₂."""
+    if name.startswith("a_{") and name.endswith("}"):
+        return "a" + name[3:-1].translate(SUBSCRIPTS)
+    return name
 
 
 def _exact(T, **values) -> str:

@@ -61,9 +61,16 @@ def live(state: PageState, T, run: SharedRun) -> None:
             if state.playing and (nxt is None or frame.diverged or run.is_last(frame.step)):
                 state.cursor, state.playing = frame.step, False
                 st.rerun()  # the whole page: draws the last frame, stops the timer, relabels
-        elif not state.playing and frame.step != state.cursor:
-            # Step with the explain panel open walked to an update the run keeps no frame of
-            frame = explain.exact_frame(state, run) or frame
+        elif not state.playing and frame.step < state.cursor:
+            # Step with the explain panel open walked past the frame: the run catches up to
+            # the cursor (its history, the replay and the end follow), and a step it keeps
+            # no frame of comes from the explain replay
+            while (nxt := run.after(frame.step)) is not None and nxt.step <= state.cursor:
+                frame = nxt
+                if frame.diverged:
+                    break
+            if frame.step != state.cursor and not frame.diverged:
+                frame = explain.exact_frame(state, run) or frame
         draw(state, T, run, frame)  # moves the cursor once the frame's status is on its way
         if state.playing and state.speed != "max":
             # the next frame trains while the browser draws this one, so the next rerun
