@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from fitcore import registry
+from fitcore import formulas, registry
 from fitcore.reference import _flat, least_squares
 
 CHUNK = 2_000_000  # residuals held at once (16 MB of float64): n_points can reach 2000
@@ -154,7 +154,7 @@ def step_arrows(
     main = pd.concat([main, taken], ignore_index=True)
     if ex.contrib is None:
         raise ValueError("step_arrows needs the line model's explanation (contrib is None)")
-    size = len(ex.points) if ex.batch is None else len(ex.batch)
+    size = formulas.batch_size(ex)
     drawn = ex.contrib[ex.points["in_batch"].to_numpy()]
     dw, db = to_data(
         -ex.lr * size * drawn["0.weight"].to_numpy(), -ex.lr * size * drawn["0.bias"].to_numpy()
