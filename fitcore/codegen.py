@@ -103,8 +103,10 @@ def _fields_in_use(cfg: FitConfig, uploaded: bool) -> list[str]:
         unused |= {"hidden", "activation"}
     if not registry.get("optimizer", cfg.optimizer).momentum or not cfg.momentum:
         unused.add("momentum")
-    if not cfg.weight_decay:
+    if not cfg.weight_decay or not registry.get("optimizer", cfg.optimizer).decay:
         unused.add("weight_decay")
+    if cfg.schedule == "constant":
+        unused.add("schedule")
     if not cfg.batch_size:
         unused.add("batch_size")
     return [f.name for f in dataclasses.fields(cfg) if f.name not in unused]
@@ -299,21 +301,29 @@ def _optimizer(t: Mapping[str, str], cfg: FitConfig) -> str:
     """The optimizer and loss as train.make_optimizer and make_loss build them."""
     entry = registry.get("optimizer", cfg.optimizer)
     args = [f"lr={cfg.lr!r}"]
+    if entry.options:
+        args.append(entry.options)
     if entry.momentum and cfg.momentum:
         args.append(f"momentum={cfg.momentum!r}")
     lines = _comment(t[f"opt_{cfg.optimizer}"])
-    if cfg.weight_decay or entry.decay_default:  # spelled out where torch's default is not 0
+    # spelled out where torch's default is not 0
+    if entry.decay and (cfg.weight_decay or entry.decay_default):
         args.append(f"weight_decay={cfg.weight_decay!r}")
         decay = "weight_decay" if cfg.weight_decay else "adamw_default"
         lines += _comment(t[decay])
     loss = registry.get("loss", cfg.loss).module
-    return "\n".join(
-        [
-            *lines,
-            f"optimizer = torch.optim.{entry.torch_class}(net.parameters(), {', '.join(args)})",
-            f"loss_func = nn.{loss}()  # {t[f'loss_{cfg.loss}']}",
+    lines += [
+        f"optimizer = torch.optim.{entry.torch_class}(net.parameters(), {', '.join(args)})",
+        f"loss_func = nn.{loss}()  # {t[f'loss_{cfg.loss}']}",
+    ]
+    schedule = registry.get("schedule", cfg.schedule)
+    if schedule.torch_class is not None:
+        lines += [
+            *_comment(t[f"sch_{cfg.schedule}"]),
+            f"schedule = torch.optim.lr_scheduler.{schedule.torch_class}"
+            f"(optimizer, {schedule.options})",
         ]
-    )
+    return "\n".join(lines)
 
 
 def _weights(t: Mapping[str, str], n_test: int) -> str:
@@ -391,6 +401,21 @@ def _loop(t: Mapping[str, str], cfg: FitConfig, batch: int, n_train: int, n_test
         "    loss.backward()",
         "",
         *_comment(t["update"], "    "),
-        "    optimizer.step()",
     ]
+    if registry.get("optimizer", cfg.optimizer).closure:
+        xs, ys = ("x[idx]", "y[idx]") if batch else ("x", "y")
+        lines += [
+            *_comment(t["lbfgs_closure"], "    "),
+            "    def closure():",
+            "        optimizer.zero_grad()",
+            f"        closure_loss = loss_func(net({xs}), {ys})",
+            "        closure_loss.backward()",
+            "        return closure_loss",
+            "",
+            "    optimizer.step(closure)",
+        ]
+    else:
+        lines.append("    optimizer.step()")
+    if cfg.schedule != "constant":
+        lines += [f"    schedule.step()  # {t['schedule_step']}"]
     return "\n".join(lines)

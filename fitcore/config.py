@@ -59,6 +59,7 @@ class FitConfig:
     batch_size: int = 0  # 0 = full batch (the blog); else minibatches drawn from the generator
     loss: str = "mse"  # registry.LOSSES
     steps: int = 5000  # optimizer updates
+    schedule: str = "constant"  # registry.SCHEDULES: how lr changes over the run
     every: int = 100  # snapshot cadence; the blog's `step % 100 == 0`
 
     def __post_init__(self) -> None:

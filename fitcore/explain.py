@@ -231,6 +231,9 @@ def _take_apart(
     each = _per_point(cfg, model, d.x_train, d.y_train, total=live.idx is not None)
     full_grad = grad if each.total is None else each.total / len(d.x_train)
 
+    # the settings this update uses: a schedule moves lr on right after it
+    hyper = _hyper(live.opt.param_groups[0])
+    lr = float(live.opt.param_groups[0]["lr"])
     after_live = next(run)  # the update, then step + 1's draw, forward and backward
     value = after_live.loss.item()
     after = _snapshot_live(cfg, after_live, value, not math.isfinite(value), grid, units)
@@ -262,9 +265,12 @@ def _take_apart(
         update=_split(params_after - params_before, sizes),
         shapes={k: tuple(p.shape) for k, p in named.items()},
         contrib=contrib,
-        lr=float(group["lr"]),
-        hyper=_hyper(group),
-        state={k: _state(opt.state[p], group) for k, p in named.items()},
+        lr=lr,
+        hyper=hyper,
+        # L-BFGS keeps its history as flat vectors of all parameters: not one parameter's
+        state={}
+        if cfg.optimizer == "lbfgs"
+        else {k: _state(opt.state[p], group) for k, p in named.items()},
         scale=(d.x_shift, d.x_scale, d.y_shift, d.y_scale),
     )
     return explained, after_live

@@ -65,6 +65,12 @@ def key_families(table: str = "page") -> dict[str, frozenset[str]]:
         return {
             "opt_{}": frozenset(f"opt_{name}" for name in registry.names("optimizer")),
             "loss_{}": frozenset(f"loss_{name}" for name in registry.names("loss")),
+            # a schedule's comment; "constant" has none (the script builds no scheduler)
+            "sch_{}": frozenset(
+                f"sch_{name}"
+                for name in registry.names("schedule")
+                if registry.get("schedule", name).torch_class is not None
+            ),
         }
     if table != "page":
         raise ValueError(f"table must be one of {', '.join(TABLES)}, not {table!r}")

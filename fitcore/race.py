@@ -7,6 +7,10 @@ per-variant mean losses, and since no operation mixes variants, each gets exactl
 gradient. The optimizers are the update rules of torch.optim's single-tensor (CPU) path
 written for stacked tensors, with per-variant hyperparameters as broadcast (k, 1, 1) tensors.
 
+An optimizer with no stacked update here (L-BFGS, whose line search is one per run) races on
+its own: train.py's loop for that variant, pulled one step at a time in step with the others.
+A schedule scales every variant's lr by the same factor, read off torch's own scheduler.
+
 Hand-batched matmuls rather than torch.func.vmap: for a network this small the run is all
 per-operation overhead, and vmap's batching layer adds to every operation (8 variants of the
 blog's network: ~3x one run's time per step with vmap + functional_call, ~1.1x as written).
@@ -29,6 +33,7 @@ from fitcore import registry
 from fitcore.config import FitConfig
 from fitcore.data import make_data
 from fitcore.models import build_model
+from fitcore.train import _steps, make_scheduler
 
 KINDS = ("lr", "optimizer")  # what the page's race compares: learning rates, or optimizers
 VARIANT_FIELDS = ("lr", "optimizer", "momentum")  # FitConfig fields a variant may override
@@ -65,7 +70,11 @@ def race_iter(
     configs = _variant_configs(cfg, variants)
     g = torch.Generator().manual_seed(cfg.seed)  # the draw order of train_iter
     d = make_data(cfg, data, g)
-    race = _Race(build_model(cfg, g), configs)
+    start = g.get_state()  # where each variant's own loop starts drawing its weights
+    stacked = [v for v, c in enumerate(configs) if c.optimizer in UPDATES]
+    race = _Race(build_model(cfg, g), [configs[v] for v in stacked])
+    solos = {v: _solo(configs[v], d, start) for v in range(len(configs)) if v not in stacked}
+    factor = _lr_factor(cfg)
     loss_fn = getattr(F, registry.get("loss", cfg.loss).functional)  # per element
     x, y = race.features(d.x_train), d.y_train  # (n, k) shared inputs, (n, 1) targets
     grid = d.grid()
@@ -73,29 +82,54 @@ def race_iter(
     diverged = [False] * len(configs)
 
     for step in range(cfg.steps + 1):
-        # forward: (V, n, 1) predictions -> (V,) per-variant mean losses
-        y_hat = race.forward(x)
-        losses = loss_fn(y_hat, y.expand_as(y_hat), reduction="none").mean(dim=(1, 2))
-        total = losses.sum()
-        # backward: d(total)/d(variant v's parameters) = d(loss v)/d(its parameters)
-        if step < cfg.steps:
-            race.zero_grad()
-            total.backward()
-        bad = None if math.isfinite(total.item()) else ~torch.isfinite(losses)  # one sync a step
-        newly = [] if bad is None else [race.rows[r] for r in bad.nonzero()[:, 0].tolist()]
+        losses = torch.zeros(0)
+        newly = []
+        bad = None
+        if race.rows:
+            # forward: (V, n, 1) predictions -> (V,) per-variant mean losses
+            y_hat = race.forward(x)
+            losses = loss_fn(y_hat, y.expand_as(y_hat), reduction="none").mean(dim=(1, 2))
+            total = losses.sum()
+            # backward: d(total)/d(variant v's parameters) = d(loss v)/d(its parameters)
+            if step < cfg.steps:
+                race.zero_grad()
+                total.backward()
+            bad = None if math.isfinite(total.item()) else ~torch.isfinite(losses)  # one sync
+            if bad is not None:
+                newly = [stacked[race.rows[r]] for r in bad.nonzero()[:, 0].tolist()]
+        lives = {v: next(run) for v, run in solos.items()}  # their forward and backward
+        newly += [v for v, live in lives.items() if not math.isfinite(live.loss.item())]
         for v in newly:
             diverged[v] = True
         if newly or step % cfg.every == 0 or step == cfg.steps:
-            yield _snapshot(race, losses, grid, grid_features, d, step, diverged)
-        if newly:
-            assert bad is not None  # newly is empty when bad is None
+            yield _snapshot(race, stacked, losses, lives, grid, grid_features, d, step, diverged)
+        if bad is not None:
             race.drop(bad)
-            if not race.rows:
-                return
-        if step == cfg.steps:
+        for v in newly:
+            solos.pop(v, None)
+        if (not race.rows and not solos) or step == cfg.steps:
             return
         # update
-        race.step()
+        race.step(next(factor))
+
+
+def _solo(cfg: FitConfig, d, start: torch.Tensor):
+    """One variant trained by train.py's own loop, from the race's data and generator state."""
+    g = torch.Generator()
+    g.set_state(start)
+    return _steps(cfg, d, g)
+
+
+def _lr_factor(cfg: FitConfig) -> Iterator[float]:
+    """lr(update t) / lr under cfg.schedule, for t = 0, 1, ...: torch's scheduler, run on a
+    stand-in optimizer whose lr is 1."""
+    stand_in = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    schedule = make_scheduler(cfg, stand_in)
+    while True:
+        yield stand_in.param_groups[0]["lr"]
+        if schedule is not None:
+            stand_in.step()  # no gradient: nothing moves; keeps the scheduler's order check
+            schedule.step()
 
 
 def _variant_configs(cfg: FitConfig, variants: Sequence[dict]) -> list[FitConfig]:
@@ -114,14 +148,12 @@ def _variant_configs(cfg: FitConfig, variants: Sequence[dict]) -> list[FitConfig
                 f"a variant can only change {', '.join(VARIANT_FIELDS)}; got {', '.join(unknown)}"
             )
         configs.append(dataclasses.replace(cfg, **variant))  # FitConfig checks the values
-        if configs[-1].optimizer not in UPDATES:
-            raise ValueError(f"no stacked update for the optimizer {configs[-1].optimizer!r}")
     return configs
 
 
 def raceable() -> tuple[str, ...]:
-    """The registry's optimizers that have a stacked update here, in the registry's order."""
-    return tuple(name for name in registry.names("optimizer") if name in UPDATES)
+    """The registry's optimizers, in its order: those with no stacked update race on their own."""
+    return registry.names("optimizer")
 
 
 def race_table(
@@ -137,17 +169,22 @@ def race_table(
     return pd.DataFrame(rows, columns=["step", "loss", "variant"]), last.curves
 
 
-def _snapshot(race, losses, grid, grid_features, d, step, diverged) -> RaceSnapshot:
+def _snapshot(race, stacked, losses, lives, grid, grid_features, d, step, diverged):
     """Losses and curves in variant order; rows of diverged variants hold NaN."""
     n_variants, n_grid = len(diverged), len(grid)
     per_variant = np.full(n_variants, np.nan)
     y_hat = np.full((n_variants, n_grid), np.nan, dtype=np.float32)
     with torch.no_grad():
-        curves = race.forward(grid_features)[:, :, 0] * d.y_scale + d.y_shift  # (V, n_grid)
-    live = [r for r, v in enumerate(race.rows) if not diverged[v]]
-    rows = [race.rows[r] for r in live]
-    per_variant[rows] = losses.detach()[live].double().numpy()
-    y_hat[rows] = curves[live].numpy()
+        if race.rows:
+            curves = race.forward(grid_features)[:, :, 0] * d.y_scale + d.y_shift  # (V, n_grid)
+            live = [r for r, v in enumerate(race.rows) if not diverged[stacked[v]]]
+            rows = [stacked[race.rows[r]] for r in live]
+            per_variant[rows] = losses.detach()[live].double().numpy()
+            y_hat[rows] = curves[live].numpy()
+        for v, solo in lives.items():
+            if not diverged[v]:
+                per_variant[v] = solo.loss.item()
+                y_hat[v] = (solo.model(grid)[:, 0] * d.y_scale + d.y_shift).numpy()
     x = (grid[:, 0] * d.x_scale + d.x_shift).numpy()
     frame = pd.DataFrame(
         {
@@ -194,7 +231,8 @@ class _Race:
             w = m.weight.detach().T.unsqueeze(0)  # (1, in, out)
             b = m.bias.detach().view(1, 1, -1)  # (1, 1, out)
             self.params += [p.expand(n, -1, -1).clone().requires_grad_() for p in (w, b)]
-        self.weight_decay = configs[0].weight_decay  # shared: variants cannot change it
+        # shared: variants cannot change it (and a race of L-BFGS alone stacks none)
+        self.weight_decay = configs[0].weight_decay if configs else 0.0
         self.t = 0  # updates done; every live variant is updated every step
         self.groups: list[_Group] = []
         start = 0
@@ -224,12 +262,12 @@ class _Race:
         for p in self.params:
             p.grad = None
 
-    def step(self) -> None:
-        """One optimizer update of every live variant."""
+    def step(self, factor: float = 1.0) -> None:
+        """One optimizer update of every live variant, with each lr times `factor`."""
         self.t += 1
         with torch.no_grad():
             for group in self.groups:
-                group.step(self.params, self.t, self.weight_decay)
+                group.step(self.params, self.t, self.weight_decay, factor)
 
     def drop(self, bad: torch.Tensor) -> None:
         """Remove the rows where `bad` (V,) is True: those variants train no further."""
@@ -289,12 +327,13 @@ class _Group:
         state = {name: [s[keep] for s in tensors] for name, tensors in self.state.items()}
         return _Group(self.kind, start, start + k, self.neg_lr[keep], momentum, state)
 
-    def step(self, params: list[torch.Tensor], t: int, weight_decay: float) -> None:
+    def step(self, params: list[torch.Tensor], t: int, weight_decay: float, factor: float):
+        h = self if factor == 1.0 else dataclasses.replace(self, neg_lr=self.neg_lr * factor)
         for i, param in enumerate(params):
             assert param.grad is not None  # step() follows a backward() through every param
             p, grad = param[self.start : self.stop], param.grad[self.start : self.stop]
             state = {name: tensors[i] for name, tensors in self.state.items()}
-            UPDATES[self.kind](p, grad, state, self, t, weight_decay)
+            UPDATES[self.kind](p, grad, state, h, t, weight_decay)
 
 
 # Update rules of torch.optim's single-tensor path (torch 2.x), one stacked parameter at a

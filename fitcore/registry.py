@@ -1,4 +1,5 @@
-"""Every choice a run can make, each named once: datasets, models, activations, optimizers, losses.
+"""Every choice a run can make, each named once: datasets, models, activations, optimizers,
+losses and learning-rate schedules.
 
 Config validation, training, the race, the exported script and the page's choice lists all read
 these tables, so adding a choice is one entry here plus its catalog strings (CONTRIBUTING.md
@@ -47,6 +48,10 @@ class Optimizer:
     torch_class: str  # class in torch.optim, given lr and weight_decay (and momentum)
     momentum: bool = False  # takes cfg.momentum
     decay_default: float = 0.0  # torch's own weight_decay default (AdamW's is 0.01)
+    decay: bool = True  # takes cfg.weight_decay (torch's LBFGS has none)
+    # opt.step(closure): the update evaluates the loss itself, several times (a line search)
+    closure: bool = False
+    options: str = ""  # further keyword arguments, as Python text the exported script writes
 
 
 @dataclass(frozen=True)
@@ -91,11 +96,46 @@ OPTIMIZERS = _table(
     Optimizer("adamw", "AdamW", decay_default=0.01),
     Optimizer("rmsprop", "RMSprop", momentum=True),
     Optimizer("adagrad", "Adagrad"),
+    # A quasi-Newton method: each step is one L-BFGS iteration (max_iter=1) along a direction
+    # built from the last gradients, with a line search (strong Wolfe) choosing how far to go,
+    # so lr is only its first guess of the step. max_eval: torch's default, max_iter * 5 // 4,
+    # is 1 here, and the line search then stalls at t = 0 after the first step (blog-linear
+    # stuck at loss 23.4); with 25 the parabola fits in 20 steps, at lr 1 or 10.
+    Optimizer(
+        "lbfgs",
+        "LBFGS",
+        decay=False,
+        closure=True,
+        options='max_iter=1, max_eval=25, line_search_fn="strong_wolfe"',
+    ),
 )
 LOSSES = _table(
     Loss("mse", "MSELoss", "mse_loss"),
     Loss("l1", "L1Loss", "l1_loss"),
     Loss("huber", "HuberLoss", "huber_loss"),  # delta 1.0
+)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How the learning rate changes over the run: a torch.optim.lr_scheduler class, stepped
+    after every update."""
+
+    name: str
+    torch_class: str | None  # class in torch.optim.lr_scheduler; None: lr stays as it is
+    # its keyword arguments as Python text of `steps` (the run's updates), which training
+    # evaluates and the exported script writes as it is
+    options: str = ""
+
+
+SCHEDULES = _table(
+    Schedule("constant", None),
+    # lr / 10 at half the run, lr / 100 from three quarters on
+    Schedule("step", "MultiStepLR", "milestones=[steps // 2, steps * 3 // 4], gamma=0.1"),
+    # from lr down to 0 along half a cosine
+    Schedule("cosine", "CosineAnnealingLR", "T_max=steps"),
+    # from lr / 100 up to lr over the first tenth of the run, then lr
+    Schedule("warmup", "LinearLR", "start_factor=0.01, total_iters=max(1, steps // 10)"),
 )
 
 # FitConfig field -> (module attribute of its table, catalog key prefix of its choices' labels)
@@ -105,6 +145,7 @@ FIELDS = {
     "activation": ("ACTIVATIONS", "act_"),
     "optimizer": ("OPTIMIZERS", "opt_"),
     "loss": ("LOSSES", "l_"),
+    "schedule": ("SCHEDULES", "sch_"),
 }
 
 

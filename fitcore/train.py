@@ -67,10 +67,28 @@ def weights_file(cfg: FitConfig, step: int, data: pd.DataFrame | None = None) ->
 def make_optimizer(cfg: FitConfig, params) -> torch.optim.Optimizer:
     """The torch optimizer that cfg names, with its learning rate, momentum and weight decay."""
     entry = registry.get("optimizer", cfg.optimizer)
-    options = {"lr": cfg.lr, "weight_decay": cfg.weight_decay}
+    options: dict[str, object] = {"lr": cfg.lr, **_keywords(entry.options)}
+    if entry.decay:
+        options["weight_decay"] = cfg.weight_decay
     if entry.momentum:
         options["momentum"] = cfg.momentum
     return getattr(torch.optim, entry.torch_class)(params, **options)
+
+
+def make_scheduler(cfg: FitConfig, opt: torch.optim.Optimizer):
+    """The torch.optim.lr_scheduler that cfg.schedule names, or None for a constant lr."""
+    entry = registry.get("schedule", cfg.schedule)
+    if entry.torch_class is None:
+        return None
+    cls = getattr(torch.optim.lr_scheduler, entry.torch_class)
+    return cls(opt, **_keywords(entry.options, steps=cfg.steps))
+
+
+def _keywords(text: str, **names: int) -> dict[str, object]:
+    """Keyword arguments written as Python text in the registry, e.g. 'T_max=steps'."""
+    if not text:
+        return {}
+    return eval(f"dict({text})", {"__builtins__": {"dict": dict, "max": max}}, names)
 
 
 def make_loss(cfg: FitConfig) -> nn.Module:
@@ -170,10 +188,12 @@ def _steps(cfg: FitConfig, d: Data, g: torch.Generator) -> Iterator[_Live]:
     """
     model = build_model(cfg, g)
     opt = make_optimizer(cfg, model.parameters())
+    schedule = make_scheduler(cfg, opt)
     loss_fn = make_loss(cfg)
     x, y = d.x_train, d.y_train
     n = len(x)
     batch = min(cfg.batch_size, n) if cfg.batch_size > 0 else 0
+    closure = registry.get("optimizer", cfg.optimizer).closure
 
     for step in range(cfg.steps + 1):
         xb, yb, idx = x, y, None
@@ -190,7 +210,24 @@ def _steps(cfg: FitConfig, d: Data, g: torch.Generator) -> Iterator[_Live]:
         if step == cfg.steps:
             return
         # update
-        opt.step()
+        if closure:  # L-BFGS evaluates the loss on this step's points as often as it needs
+            opt.step(_closure(model, opt, loss_fn, xb, yb))
+        else:
+            opt.step()
+        if schedule is not None:
+            schedule.step()
+
+
+def _closure(model: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Module, x, y):
+    """The loss at the current parameters, with its gradient: what opt.step(closure) calls."""
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        return loss
+
+    return closure
 
 
 def _snapshot_live(cfg, live: _Live, value: float, diverged: bool, grid, units) -> Snapshot:

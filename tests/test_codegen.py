@@ -173,6 +173,33 @@ CASES: dict[str, tuple[FitConfig, pd.DataFrame | None]] = {
         FitConfig(dataset="quadratic", steps=200, every=50),
         edited_points(FitConfig(dataset="quadratic")),
     ),
+    # a schedule, and L-BFGS's closure: full batch, minibatches with a test split, an upload
+    **{
+        f"schedule-{name}": (FitConfig(schedule=name, steps=120, every=20), None)
+        for name in ("step", "cosine", "warmup")
+    },
+    "schedule-adam-decay": (
+        FitConfig(schedule="cosine", optimizer="adamw", lr=0.01, steps=150, every=50),
+        None,
+    ),
+    "lbfgs": (FitConfig(optimizer="lbfgs", lr=1.0, steps=40, every=5), None),
+    "lbfgs-batches-split-schedule": (
+        FitConfig(
+            optimizer="lbfgs",
+            lr=1.0,
+            batch_size=30,
+            test_fraction=0.2,
+            schedule="step",
+            weight_decay=0.1,  # L-BFGS has none: the script leaves it out, as training does
+            steps=30,
+            every=5,
+        ),
+        None,
+    ),
+    "lbfgs-uploaded": (
+        FitConfig(dataset="csv", model="poly", degree=6, optimizer="lbfgs", steps=25, every=5),
+        cars_like_points(),
+    ),
 }
 # Runs whose weights the page offers for download after the snapshot at step k: (case, k).
 WEIGHTS = {
@@ -348,6 +375,7 @@ def test_cases_cover_every_choice():
     assert {c.activation for c in cfgs if c.model == "mlp"} == set(registry.names("activation"))
     assert {c.optimizer for c in cfgs} == set(registry.names("optimizer"))
     assert {c.loss for c in cfgs} == set(registry.names("loss"))
+    assert {c.schedule for c in cfgs} == set(registry.names("schedule"))
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -482,6 +510,7 @@ def test_both_languages_have_the_same_texts_and_placeholders():
 # English words a Chinese script may still show: names of things, as the tutorial writes them.
 NAMES = {"PyTorch", "FitLab", "MSE", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Huber", "ReLU"}
 NAMES |= {"python", "fitlab_step", "pt", "sin", "exp"}  # a command line, a file name, formulas
+NAMES |= {"BFGS", "strong_wolfe"}  # L-BFGS, and the value of its line_search_fn argument
 
 
 def prose(script: str) -> list[str]:

@@ -145,8 +145,39 @@ def test_each_optimizer_entry_builds_its_torch_class_with_its_options():
             FitConfig(optimizer=name, momentum=0.5, weight_decay=0.1), params
         )
         assert type(opt).__name__ == entry.torch_class
-        assert opt.defaults["lr"] == 0.05 and opt.defaults["weight_decay"] == 0.1
+        assert opt.defaults["lr"] == 0.05
+        assert opt.defaults.get("weight_decay") == (0.1 if entry.decay else None)
         assert opt.defaults.get("momentum", 0.0) == (0.5 if entry.momentum else 0.0)
+    lbfgs = train.make_optimizer(FitConfig(optimizer="lbfgs"), params).defaults
+    assert (lbfgs["max_iter"], lbfgs["max_eval"], lbfgs["line_search_fn"]) == (
+        1,
+        25,
+        "strong_wolfe",
+    )
+
+
+def test_each_schedule_entry_builds_its_torch_scheduler_from_the_run_length():
+    import torch
+
+    from fitcore import train
+
+    for name in registry.names("schedule"):
+        cfg = FitConfig(schedule=name, steps=400, lr=1.0)
+        opt = train.make_optimizer(cfg, [torch.nn.Parameter(torch.zeros(1))])
+        schedule = train.make_scheduler(cfg, opt)
+        lrs = []
+        for _ in range(cfg.steps):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if schedule is not None:
+                schedule.step()
+        expected = {
+            "constant": [1.0] * 400,
+            "step": [1.0] * 200 + [0.1] * 100 + [0.01] * 100,
+            "cosine": [0.5 * (1 + math.cos(math.pi * t / 400)) for t in range(400)],
+            "warmup": [0.01 + 0.99 * min(t, 40) / 40 for t in range(400)],
+        }[name]
+        assert lrs == pytest.approx(expected, rel=1e-9, abs=1e-12), name
 
 
 def test_an_unknown_choice_is_an_error_never_a_fallback():

@@ -377,8 +377,8 @@ def test_the_chinese_code_tab_exports_a_chinese_commented_script():
 # What a Chinese page may show in Latin letters: names of the field and of FitLab's own
 # technical vocabulary, math, and what Streamlit itself writes (listed in the README).
 LATIN_OK = {
-    "FitLab", "PyTorch", "MSE", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "ReLU", "Leaky",
-    "GELU", "ELU", "SiLU", "tanh", "sigmoid", "Huber", "CSV", "GBK", "UTF", "sin", "exp",
+    "FitLab", "PyTorch", "MSE", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "BFGS", "ReLU",
+    "Leaky", "GELU", "ELU", "SiLU", "tanh", "sigmoid", "Huber", "CSV", "GBK", "UTF", "sin", "exp",
     "English", "python", "torch", "linspace", "rand", "zero_grad", "backward", "step", "MAE",
     "state_dict", "optimizer", "loss", "print", "net", "grad", "lr", "Legendre", "Sequential",
     "Linear", "in_features", "out_features", "bias", "True", "False", "Shift",

@@ -36,6 +36,16 @@ RUNS = {
     "mlp two hidden layers": ({"hidden": (8, 8), "dataset": "cubic"}, OPTIMIZER_MIX),
     "huber loss": ({"loss": "huber", "weight_decay": 0.1}, OPTIMIZER_MIX),
     "l1 loss, test split": ({"loss": "l1", "test_fraction": 0.2}, OPTIMIZER_MIX),
+    # the schedule scales every stacked variant's lr; L-BFGS races on its own loop
+    **{
+        f"{schedule} schedule": ({"schedule": schedule}, OPTIMIZER_MIX)
+        for schedule in ("step", "cosine", "warmup")
+    },
+    "l-bfgs among the others": (
+        {"schedule": "cosine"},
+        [*OPTIMIZER_MIX[:3], {"optimizer": "lbfgs", "lr": 1.0}, {"optimizer": "lbfgs", "lr": 0.1}],
+    ),
+    "only l-bfgs": ({"model": "poly", "degree": 4}, [{"optimizer": "lbfgs", "lr": 1.0}]),
 }
 
 
@@ -111,8 +121,22 @@ def test_race_leaves_the_global_rng_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_every_optimizer_has_a_batched_update():
-    assert set(UPDATES) == set(registry.names("optimizer"))
+def test_every_optimizer_but_the_line_search_ones_has_a_batched_update():
+    closure = {
+        name for name in registry.names("optimizer") if registry.get("optimizer", name).closure
+    }
+    assert closure == {"lbfgs"}
+    assert set(UPDATES) == set(registry.names("optimizer")) - closure
+
+
+def test_a_diverging_stacked_variant_leaves_an_l_bfgs_one_racing():
+    cfg = FitConfig(dataset="linear", noise=0.5, steps=300, every=100)
+    race = list(race_iter(cfg, [{"lr": 10.0}, {"optimizer": "lbfgs", "lr": 1.0}]))
+    alone = list(train_iter(dataclasses.replace(cfg, optimizer="lbfgs", lr=1.0)))
+    assert race[-1].step == 300 and race[-1].diverged == [True, False]
+    assert math.isnan(race[-1].losses[0])
+    assert race[-1].losses[1] == pytest.approx(alone[-1].train_loss, rel=1e-6)
+    assert 0 < race[1].step < 100 and race[1].diverged == [True, False]  # the blow-up's frame
 
 
 @pytest.mark.parametrize(
@@ -123,7 +147,7 @@ def test_every_optimizer_has_a_batched_update():
         (small(), [{"lr": 0.1}] * (MAX_VARIANTS + 1), "variants"),
         (small(), [{"hidden": (4,)}], "hidden"),
         (small(), [{"lr": 0.0}], "lr"),
-        (small(), [{"optimizer": "lbfgs"}], "optimizer"),
+        (small(), [{"optimizer": "newton"}], "optimizer"),
     ],
 )
 def test_bad_races_raise_naming_the_problem(cfg, variants, match):

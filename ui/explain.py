@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from fitcore import formulas as fx
+from fitcore import registry
 from fitcore.config import FitConfig
 from fitcore.explain import ExplainError, StepExplained
 from fitcore.player import SharedRun, as_frame
@@ -139,7 +140,8 @@ def _backward(T, cfg: FitConfig, ex: StepExplained) -> None:
 
 
 def _update(T, cfg: FitConfig, ex: StepExplained) -> None:
-    st.code("optimizer.step()", language="python")
+    closure = registry.get("optimizer", cfg.optimizer).closure
+    st.code("optimizer.step(closure)" if closure else "optimizer.step()", language="python")
     kind = fx.optimizer_kind(cfg.optimizer, ex.hyper)
     rules = {
         "sgd": T["explain_rule_sgd"],
@@ -148,10 +150,16 @@ def _update(T, cfg: FitConfig, ex: StepExplained) -> None:
         "adamw": T["explain_rule_adamw"],
         "rmsprop": T["explain_rule_rmsprop"],
         "adagrad": T["explain_rule_adagrad"],
+        "lbfgs": T["explain_rule_lbfgs"],
     }
     st.markdown(rules.get(kind, T["explain_rule_other"]))
     if kind in fx.RULES:
         st.latex(fx.RULES[kind])
+    if cfg.schedule != "constant":
+        schedule = T[registry.label_key("schedule", cfg.schedule)]
+        st.markdown(
+            T["explain_schedule"].format(schedule=schedule, lr=f"{ex.lr:.4g}", base=f"{cfg.lr:g}")
+        )
     decay = ex.hyper.get("weight_decay", 0.0)
     if decay and cfg.optimizer != "adamw":
         st.markdown(T["explain_decay"].format(decay=f"{decay:g}"))
