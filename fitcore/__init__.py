@@ -4,6 +4,7 @@ from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
 from fitcore.config import LIMITS, PRESETS, FitConfig
 from fitcore.explain import ExplainError, StepExplained, explain_step
+from fitcore.sweeps import SweepError, ensemble, sweep
 from fitcore.train import Snapshot, train_iter
 
 __all__ = [
@@ -13,8 +14,11 @@ __all__ = [
     "FitConfig",
     "Snapshot",
     "StepExplained",
+    "SweepError",
+    "ensemble",
     "explain_step",
     "export_script",
     "suggest_lr",
+    "sweep",
     "train_iter",
 ]
