@@ -46,6 +46,7 @@ DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
         "loss_train": "train",  # history.series == "train"; other series names pass through
         "loss_test": "test",  # history.series == "test"
         "series": "curve",  # tooltip title of a loss line's name (train, test, a race variant)
+        "best": "lowest test loss",  # the rule at the step of the lowest test loss
         # landscape_chart
         "landscape_title": "Loss landscape",
         "w": "w (slope)",
@@ -286,6 +287,7 @@ def loss_chart(
     labels: Mapping[str, str] = DEFAULT_LABELS,
     height: int = 360,
     series: Sequence[str] | None = None,
+    best: int | None = None,
 ) -> alt.LayerChart:
     """Loss against step, one line per series, with the least-squares optimum as a dashed rule.
 
@@ -295,10 +297,11 @@ def loss_chart(
     Rows with a non-finite loss are dropped, and on the log scale (log=True) so are rows with
     loss <= 0: a log axis cannot place them, and one such row would blank the whole chart.
     steps fixes the x domain to [0, steps] so the axis does not rescale as the run proceeds.
-    Always a LayerChart (lines, then the rule when reference_loss is given).
+    best: the step of the lowest test loss, drawn as a dotted vertical rule (early stopping).
+    Always a LayerChart (lines, then the rule when reference_loss is given, then best's).
     """
     text = _labels(labels)
-    data = loss_data(history, log=log, reference_loss=reference_loss, labels=labels)
+    data = loss_data(history, log=log, reference_loss=reference_loss, labels=labels, best=best)
     names = {"train": text["loss_train"], "test": text["loss_test"]}
     # The colour domain comes from every row, kept or not, so dropping rows never changes it.
     given = history["series"] if series is None else series
@@ -343,6 +346,22 @@ def loss_chart(
             .encode(y=y_axis)
         )
         layers.append(rule)
+    if "best" in data:
+        x = alt.X("step:Q", scale=x_scale, title=text["step"], axis=_axis("x", tickMinStep=1))
+        tips = [
+            alt.Tooltip("label:N", title=text["series"]),
+            alt.Tooltip("step:Q", format="d", title=text["step"]),
+        ]
+        layers.append(
+            alt.Chart(data["best"], name="best")
+            .mark_rule(clip=True, color=COLOURS["test"], strokeDash=[2, 3], strokeWidth=2)
+            .encode(x=x, tooltip=tips)
+        )
+        layers.append(
+            alt.Chart(data["best"], name="best_label")
+            .mark_text(align="left", baseline="top", dx=4, dy=4, color=COLOURS["test"], clip=True)
+            .encode(x=x, y=alt.value(0), text="label:N")
+        )
     return _layer(*layers, **_top(text["loss_title"], height))
 
 
@@ -352,8 +371,10 @@ def loss_data(
     log: bool = True,
     reference_loss: float | None = None,
     labels: Mapping[str, str] = DEFAULT_LABELS,
+    best: int | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """loss_chart's tables by layer name: "loss", and "reference" when the rule is drawn.
+    """loss_chart's tables by layer name: "loss", "reference" when the rule is drawn, and
+    "best" and "best_label" (one row: step, label) when `best` is given.
 
     The rule is drawn when reference_loss is finite, and positive on the log scale.
     Arguments as for loss_chart; see fit_data for why a page wants these alone.
@@ -368,6 +389,8 @@ def loss_data(
     finite = reference_loss is not None and math.isfinite(reference_loss)
     if reference_loss is not None and finite and (reference_loss > 0 or not log):
         data["reference"] = pd.DataFrame({"loss": [float(reference_loss)]})
+    if best is not None:
+        data["best"] = data["best_label"] = pd.DataFrame({"step": [best], "label": [text["best"]]})
     return data
 
 

@@ -58,7 +58,7 @@ def key_families(table: str = "page") -> dict[str, frozenset[str]]:
     optimizer, preset, speed, chart label or upload error needs its strings, and nothing more.
     """
     # imported here: upload imports this module, and charts pulls in altair
-    from fitcore import charts, race, registry, upload
+    from fitcore import charts, race, registry, sweeps, upload
     from fitcore.config import HIDEABLE, PRESETS, SPEEDS, FitConfig
 
     if table == "script":
@@ -90,6 +90,9 @@ def key_families(table: str = "page") -> dict[str, frozenset[str]]:
         "chart_{}": frozenset(f"chart_{key}" for key in charts.DEFAULT_LABELS),
         "upload_{}": frozenset(f"upload_{code}" for code in upload.CODES),
         "race_{}": frozenset(f"race_{kind}" for kind in race.KINDS),
+        # a sweep's fields and the codes of its errors; the choices of what an ensemble varies
+        "sweep_{}": frozenset(f"sweep_{name}" for name in (*sweeps.LADDERS, *sweeps.CODES)),
+        "sweep_vary_{}": frozenset(f"sweep_vary_{name}" for name in sweeps.VARY_CHOICES),
         # a control's label by its name: every setting a teacher can hide (the language
         # control's label is "language"), and the help of each sidebar control that has one
         "{}": frozenset({*fields, *(name for name in HIDEABLE if name != "lang")}),

@@ -59,6 +59,17 @@ class SharedRun:
         """The computed frames in step order (older ones thinned past MAX_FRAMES)."""
         return self._frames
 
+    def best_step(self, until: int) -> int | None:
+        """The step of the lowest test loss up to step `until` (the first if tied), where early
+        stopping would have kept the model; None without a test split."""
+        rows = self._history
+        n = bisect.bisect_right(rows, until, key=lambda row: row[0])
+        test = np.array([rows[i][2] for i in range(n)], dtype=float)
+        test[~np.isfinite(test)] = np.inf
+        if not n or not np.isfinite(test).any():
+            return None
+        return int(rows[int(np.argmin(test))][0])
+
     def history(self, until: int) -> pd.DataFrame:
         """Loss history up to step `until`: columns step, series ('train' | 'test'), loss.
 

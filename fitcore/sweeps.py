@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -48,12 +50,29 @@ MAX_SEEDS = 20  # an ensemble's runs
 MAX_RUNS = 240  # sweep values x seeds in one spread sweep (12 degrees x 20 seeds)
 VARY = ("data", "init")  # what an ensemble's runs draw anew: the noise and split, the weights
 PROGRESS_EVERY = 100  # steps between the progress reports of sweep_steps
+# The page's choices of `vary`, by name.
+VARY_CHOICES = {"both": ("data", "init"), "data": ("data",), "init": ("init",)}
+# SweepError's codes: each is a catalog key sweep_<code>, formatted with the error's values.
+CODES = (
+    "unknown_field",
+    "model",
+    "values",
+    "repeated",
+    "not_whole",
+    "range",
+    "no_test",
+    "seed_count",
+    "vary_choice",
+    "vary_upload",
+    "runs",
+)
 
 
 class SweepError(ValueError):
     """A sweep or ensemble that cannot be run; `code` names why (a catalog key sweep_<code>)."""
 
     def __init__(self, code: str, **values: object):
+        assert code in CODES, code
         self.code, self.values = code, values
         super().__init__(f"{code}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
 
@@ -130,7 +149,7 @@ def sweep_configs(
 ) -> list[FitConfig]:
     """The config of each value's run; SweepError naming what cannot be swept."""
     if field not in LADDERS:
-        raise SweepError("field", field=field, fields=", ".join(LADDERS))
+        raise SweepError("unknown_field", field=field, fields=", ".join(LADDERS))
     model = LADDERS[field][0]
     if cfg.model != model:
         raise SweepError("model", field=field, model=model, got=cfg.model)
@@ -197,10 +216,23 @@ def ensembles(
     data: pd.DataFrame | None,
 ) -> Iterator[Ensemble]:
     """An Ensemble for each of `configs` (variants of cfg), all trained in one pass."""
+    for event in ensemble_steps(cfg, configs, k, vary, data):
+        if isinstance(event, Ensemble):
+            yield event
+
+
+def ensemble_steps(
+    cfg: FitConfig,
+    configs: Sequence[FitConfig],
+    k: int,
+    vary: Sequence[str],
+    data: pd.DataFrame | None,
+) -> Iterator[Ensemble | Progress]:
+    """ensembles' Ensembles, after Progress reports while they train."""
     vary = tuple(vary)
     _check_seeds(k)
     if not vary or set(vary) - set(VARY):
-        raise SweepError("vary", got=", ".join(map(str, vary)), choices=", ".join(VARY))
+        raise SweepError("vary_choice", got=", ".join(map(str, vary)), choices=", ".join(VARY))
     if "data" in vary and not is_generated(cfg.dataset):
         raise SweepError("vary_upload")  # uploaded points have no noise to draw again
     seeds = tuple((cfg.seed + i) % (int(LIMITS["seed"][1]) + 1) for i in range(k))
@@ -216,7 +248,9 @@ def ensembles(
             runs.append(_Run(dataclasses.replace(c, seed=seed), d, g))
     finished: dict[int, SweepPoint] = {}
     for event in _train_runs(runs, sum(r.cfg.steps for r in runs)):
-        if not isinstance(event, Progress):
+        if isinstance(event, Progress):
+            yield event
+        else:
             finished[event[0]] = event[1]
     truth = _truth(cfg, runs[0].d) if is_generated(cfg.dataset) else None
     for j in range(len(configs)):
@@ -226,9 +260,66 @@ def ensembles(
         yield Ensemble(seeds, vary, points, _band(points), truth)
 
 
+class SharedSweep:
+    """A sweep (k = 1) or spread sweep (k > 1), or with field None an ensemble of cfg itself,
+    computed once per server and pulled on by whichever page watches it.
+
+    Nothing trains unless a page calls advance(): a closed tab leaves it where it was, and the
+    next student on the same settings picks it up there. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        cfg: FitConfig,
+        field: str | None,
+        values: Sequence[int],
+        k: int = 1,
+        vary: Sequence[str] = VARY,
+        data: pd.DataFrame | None = None,
+    ):
+        self.field, self.k = field, k
+        self.points: list[SweepPoint] = []  # k = 1: one per value, as each run ends
+        self.ensembles: list[Ensemble] = []  # k > 1 or field None: one per value
+        self.values: list[int] = list(values)
+        self.progress = Progress(0, 1)
+        self.done = False
+        self._lock = threading.Lock()
+        events: Iterator[SweepPoint | Ensemble | Progress]
+        if field is None:
+            events = ensemble_steps(cfg, [cfg], k, vary, data)
+        elif k == 1:
+            events = sweep_steps(cfg, field, values, data)
+        else:
+            configs = sweep_configs(cfg, field, values, data)
+            _check_seeds(k)
+            if len(configs) * k > MAX_RUNS:
+                raise SweepError("runs", count=len(configs) * k, most=MAX_RUNS)
+            events = ensemble_steps(cfg, configs, k, vary, data)
+        self._events: Iterator[SweepPoint | Ensemble | Progress] | None = events
+
+    def advance(self, seconds: float) -> None:
+        """Train on for about `seconds` of wall time; returns at once if another page is."""
+        if self.done or not self._lock.acquire(blocking=False):
+            return
+        try:
+            deadline = time.perf_counter() + seconds
+            while self._events is not None and time.perf_counter() < deadline:
+                event = next(self._events, None)
+                if event is None:
+                    self._events, self.done = None, True
+                elif isinstance(event, Progress):
+                    self.progress = event
+                elif isinstance(event, Ensemble):
+                    self.ensembles = [*self.ensembles, event]
+                else:
+                    self.points = [*self.points, event]
+        finally:
+            self._lock.release()
+
+
 def _check_seeds(k: object) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_SEEDS:
-        raise SweepError("seeds", count=k, most=MAX_SEEDS)
+        raise SweepError("seed_count", count=k, most=MAX_SEEDS)
 
 
 def _copy(g: torch.Generator) -> torch.Generator:

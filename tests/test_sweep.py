@@ -204,7 +204,7 @@ def test_spread_grows_with_capacity():
     [
         (lambda: list(sweep(SMALL, "degree", (1, 2))), "model"),  # an mlp has no degree
         (lambda: list(sweep(dataclasses.replace(SMALL, model="poly"), "width", (1,))), "model"),
-        (lambda: list(sweep(SMALL, "lr", (1,))), "field"),
+        (lambda: list(sweep(SMALL, "lr", (1,))), "unknown_field"),
         (lambda: list(sweep(SMALL, "width", range(1, MAX_VALUES + 2))), "values"),
         (lambda: list(sweep(SMALL, "width", ())), "values"),
         (lambda: list(sweep(SMALL, "width", (4, 4))), "repeated"),
@@ -214,11 +214,11 @@ def test_spread_grows_with_capacity():
             lambda: list(sweep(dataclasses.replace(SMALL, test_fraction=0.0), "width", (1,))),
             "no_test",
         ),
-        (lambda: ensemble(SMALL, MAX_SEEDS + 1), "seeds"),
-        (lambda: ensemble(SMALL, 0), "seeds"),
-        (lambda: ensemble(SMALL, 3, ("noise",)), "vary"),
+        (lambda: ensemble(SMALL, MAX_SEEDS + 1), "seed_count"),
+        (lambda: ensemble(SMALL, 0), "seed_count"),
+        (lambda: ensemble(SMALL, 3, ("noise",)), "vary_choice"),
         (lambda: ensemble(dataclasses.replace(SMALL, dataset="csv"), 3, ("data",)), "vary_upload"),
-        (lambda: spread_sweep(OVERFIT, "degree", range(1, 13), 20 + 1), "seeds"),
+        (lambda: spread_sweep(OVERFIT, "degree", range(1, 13), 20 + 1), "seed_count"),
     ],
 )
 def test_what_cannot_be_swept_is_a_sweep_error_naming_why(call, code):

@@ -47,6 +47,16 @@ def replay(state: PageState, T, run: SharedRun) -> None:
         on_change=lambda: state.show(st.session_state["replay"]),
         help=T["replay_help"],
     )
+    best = run.best_step(state.cursor)
+    if best is not None and best != state.cursor:
+        st.button(
+            T["best_step"].format(step=best),
+            key="best_step",
+            on_click=state.show,
+            args=(best,),
+            help=T["best_step_help"],
+            icon=":material/vertical_align_bottom:",
+        )
 
 
 # Runs in the browser: reports once the status and both live charts are on screen. An autoplay

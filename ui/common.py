@@ -16,6 +16,7 @@ from fitcore.codegen import export_script
 from fitcore.explain import Explainer, ExplainError, StepExplained
 from fitcore.models import describe_run
 from fitcore.player import SharedRun
+from fitcore.sweeps import SharedSweep
 from fitcore.train import train_iter
 
 log = logging.getLogger("fitlab")
@@ -129,3 +130,10 @@ def loss_grid(x, y, w_range, b_range, loss) -> pd.DataFrame:
 def race_result(key: str, _cfg: FitConfig, variants: tuple, _points):
     """race.race_table for `variants` (tuples of (field, value) pairs, so they hash)."""
     return race.race_table(_cfg, [dict(v) for v in variants], _points)
+
+
+@st.cache_resource(max_entries=8, ttl=3600)
+def shared_sweep(key: tuple, _cfg: FitConfig, _field, _values, _k, _vary, _points) -> SharedSweep:
+    """A sweep or ensemble shared by every session on the server (at most 8 kept: each holds a
+    stack of at most sweeps.MAX_RUNS small models while it trains, and its curves after)."""
+    return SharedSweep(_cfg, _field, _values, _k, _vary, _points)

@@ -160,6 +160,7 @@ def _charts(state: PageState, T, run: SharedRun, frame, shown):
         "reference_loss": scene.reference_loss if display["show_reference"] else None,
     }
     history = run.history(frame.step)  # a diverged run's history shows the blow-up
+    best = run.best_step(frame.step)  # early stopping's step: the lowest test loss so far
     left, right = st.columns(2)
     with left:
         selection = live_chart(
@@ -184,10 +185,14 @@ def _charts(state: PageState, T, run: SharedRun, frame, shown):
     with right:
         live_chart(
             ("loss", *structure),
-            lambda: charts.loss_chart(history, **loss_layers, steps=cfg.steps, labels=labels),
-            charts.loss_data(history, **loss_layers, labels=labels),
+            lambda: charts.loss_chart(
+                history, **loss_layers, steps=cfg.steps, labels=labels, best=best
+            ),
+            charts.loss_data(history, **loss_layers, labels=labels, best=best),
             key="loss_chart",
         )
+        if best is not None and best < frame.step:  # the test loss has risen since
+            st.caption(T["early_stopping"].format(step=best))
     if fit_layers["units"] is not None:
         st.caption(T["units_text"])
     if fit_layers["reference"] is not None:

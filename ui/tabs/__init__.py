@@ -7,7 +7,7 @@ import streamlit as st
 from fitcore.player import SharedRun
 from ui import explain
 from ui.state import PageState
-from ui.tabs import code, landscape, race
+from ui.tabs import code, landscape, race, sweep
 
 
 def views(state: PageState, T, run: SharedRun, points) -> None:
@@ -20,6 +20,7 @@ def views(state: PageState, T, run: SharedRun, points) -> None:
         "landscape_panel": lambda: landscape.view(state, T, run, frame),
         "how_panel": lambda: code.how_it_works(T),
         "race_panel": lambda: race.view(state, T, run, points),
+        "sweep_panel": lambda: sweep.view(state, T, run, points),
         "code_panel": lambda: code.script(state, T, points),
         "download_panel": lambda: code.downloads(state, T, run, points, frame),
     }
