@@ -106,18 +106,23 @@ class Ensemble:
     points: tuple[SweepPoint, ...]  # each run's last snapshot (value: its seed)
     band: pd.DataFrame  # x, mean, sd, lo, hi (mean ± sd over the runs that did not diverge)
     truth: np.ndarray | None  # the clean function on the grid; None for uploaded data
+    # grid points within the data's x range: bias² and variance are measured there, not where
+    # the grid's margins extrapolate (a degree-12 fit's edges would swamp them)
+    inside: np.ndarray
 
     @property
     def bias2(self) -> float | None:
-        """Mean over the grid of (mean curve - true function)²; None without a true function."""
+        """Mean over the data's x range of (mean curve - true function)²; None without a true
+        function."""
         if self.truth is None:
             return None
-        return float(np.mean((self.band["mean"].to_numpy() - self.truth) ** 2))
+        mean = self.band["mean"].to_numpy()[self.inside]
+        return float(np.mean((mean - self.truth[self.inside]) ** 2))
 
     @property
     def variance(self) -> float:
-        """Mean over the grid of the runs' variance about their mean curve."""
-        return float(np.mean(self.band["sd"].to_numpy() ** 2))
+        """Mean over the data's x range of the runs' variance about their mean curve."""
+        return float(np.mean(self.band["sd"].to_numpy()[self.inside] ** 2))
 
 
 def sweep(
@@ -252,12 +257,17 @@ def ensemble_steps(
             yield event
         else:
             finished[event[0]] = event[1]
-    truth = _truth(cfg, runs[0].d) if is_generated(cfg.dataset) else None
+    d = runs[0].d
+    truth = _truth(cfg, d) if is_generated(cfg.dataset) else None
+    x = torch.cat([d.x_train, d.x_test])[:, 0] * d.x_scale + d.x_shift
+    lo, hi = float(x.min()), float(x.max())
     for j in range(len(configs)):
         points = tuple(
             dataclasses.replace(finished[j * k + i], value=seed) for i, seed in enumerate(seeds)
         )
-        yield Ensemble(seeds, vary, points, _band(points), truth)
+        band = _band(points)
+        inside = band["x"].between(lo - 1e-9, hi + 1e-9).to_numpy()
+        yield Ensemble(seeds, vary, points, band, truth, inside)
 
 
 class SharedSweep:
