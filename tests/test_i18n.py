@@ -32,6 +32,7 @@ TABLE = {"page": catalog, "script": script_catalog}
 # Latin letters (3 or more in a row) in a Chinese string is English of FitLab's own.
 TECHNICAL_NAMES = {
     *("FitLab", "PyTorch", "CSV", "UTF", "GBK", "Excel", "Shift"),
+    *("GIF", "PNG"),  # the Downloads tab's picture formats (MP4 has too few letters to match)
     *("MSE", "Huber", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "BFGS"),
     *("ReLU", "Leaky", "tanh", "sigmoid", "GELU", "ELU", "SiLU"),
     *("NaN", "inf"),
