@@ -11,7 +11,6 @@ rounds. Target: the GIF, training included, in at most 10 s of CPU.
 from __future__ import annotations
 
 import argparse
-import importlib
 import io
 import resource
 import statistics
@@ -21,9 +20,9 @@ import torch
 from PIL import Image
 
 from fitcore import PRESETS
+from fitcore import animation as anim
 from fitcore.player import SharedRun
 
-anim = importlib.import_module("fitcore.animate")  # the module; fitcore.animate is the function
 TARGET_S = 10.0
 
 

@@ -1,7 +1,7 @@
 """fitcore: the UI-free core of FitLab. Never imports streamlit."""
 
 from fitcore.advice import suggest_lr
-from fitcore.animate import animate
+from fitcore.animation import animate
 from fitcore.codegen import export_script
 from fitcore.config import LIMITS, PRESETS, FitConfig
 from fitcore.explain import ExplainError, StepExplained, explain_step

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import io
 
 import imageio_ffmpeg
@@ -14,12 +13,11 @@ import vl_convert
 from PIL import Image
 
 from fitcore import PRESETS, FitConfig, animate, charts, train_iter
+from fitcore import animation as anim
 from fitcore.i18n import catalog
 from fitcore.player import SharedRun
 from fitcore.upload import load_csv
 
-# the module: `fitcore.animate` is the function, which the package exports under its name
-anim = importlib.import_module("fitcore.animate")
 SMALL = dataclasses.replace(PRESETS["blog-quadratic"], steps=300, every=50)  # 7 snapshots
 DIVERGING = FitConfig(dataset="linear", model="linear", lr=10.0, steps=200, every=20)
 
@@ -244,3 +242,21 @@ def test_a_failing_renderer_is_an_animation_error(monkeypatch):
 def test_an_unknown_format_names_the_formats():
     with pytest.raises(ValueError, match="gif, mp4"):
         animate(SMALL, fmt="avi", until=0)
+
+
+def test_only_the_moving_layers_change_between_frames_early_stopping_rule_included():
+    # a test share: the loss chart carries the early-stopping rule, which moves on as the
+    # lowest test loss does; a layer that changes but is drawn once would go stale
+    cfg = FitConfig(
+        dataset="sine", n_points=20, noise=0.6, test_fraction=0.3, model="poly", degree=12,
+        lr=0.5, steps=600, every=100, seed=3,
+    )  # fmt: skip
+    run = SharedRun(cfg)
+    run.catch_up(0, budget=60.0)  # the whole run
+    first, last = run.frame_at(0), run.frame_at(cfg.steps)
+    a, b = anim.page_specs(run, first)["loss"], anim.page_specs(run, last)["loss"]
+    assert run.best_step(0) == 0 and run.best_step(cfg.steps) == 100
+    changed = {name for name in a["datasets"] if a["datasets"][name] != b["datasets"][name]}
+    assert "best" in changed
+    moving = set(anim.MOVING["loss"])
+    assert {n for n in changed if not any(n.endswith(m) for m in moving)} == set(), changed

@@ -1,13 +1,10 @@
 """The Downloads tab's pictures in Streamlit's AppTest: made only when asked, once per run."""
 
-import importlib
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from fitcore import animation as anim
 from fitcore.i18n import catalog
-
-anim = importlib.import_module("fitcore.animate")  # the module; fitcore.animate is the function
 
 APP = "../streamlit_app.py"
 T = catalog("en")

@@ -8,7 +8,14 @@ import threading
 
 import streamlit as st
 
-from fitcore.animate import AnimationError, View, encode, frame_png, render_frames, renderer_problem
+from fitcore.animation import (
+    AnimationError,
+    View,
+    encode,
+    frame_png,
+    render_frames,
+    renderer_problem,
+)
 from fitcore.player import SharedRun
 from fitcore.train import weights_file
 from ui.common import axis_titles, exported_script

@@ -65,7 +65,7 @@ CJK_FAMILY = "Noto Sans CJK SC"  # Latin and Chinese from one family: one look p
 # Layers that change from frame to frame, by chart (the builders' layer names).
 MOVING = {
     "fit": ("units", "residuals", "model"),
-    "loss": ("loss",),
+    "loss": ("loss", "best", "best_label"),  # best: the lowest test loss so far moves on
     "landscape": ("path", "markers"),
 }
 
@@ -277,10 +277,11 @@ class _Painter:
             "reference_loss": scene.reference_loss if display["show_reference"] else None,
         }
         history = run.history(frame.step)
+        best = run.best_step(frame.step)  # the page's early-stopping rule, with a test share
         loss = self._compiled(
             ("loss", fixed),
             lambda: charts.loss_chart(
-                history, **loss_layers, steps=self.cfg.steps, labels=self.labels
+                history, **loss_layers, steps=self.cfg.steps, labels=self.labels, best=best
             ),
             # the animation's loss axis: the whole run's, which the page's last frame shows
             fixed=lambda spec: _fix_y(
@@ -288,7 +289,7 @@ class _Painter:
             ),
         )
         fit_data = charts.fit_data(points, shown.curve, **fit_layers, labels=self.labels)
-        loss_data = charts.loss_data(history, **loss_layers, labels=self.labels)
+        loss_data = charts.loss_data(history, **loss_layers, labels=self.labels, best=best)
         specs = {
             "fit": _with_data(fit, fit_data),
             "loss": _with_data(loss, loss_data),
