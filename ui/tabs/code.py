@@ -105,7 +105,9 @@ def pictures(state: PageState, T, run: SharedRun, frame) -> None:
         st.warning(_failure(T, problem))
         return
     gif_col, mp4_col, png_col = st.columns(3)
-    _download(png_col, T, "download_png", png, f"fitlab_step{frame.step}.png", "image/png")
+    _download(
+        png_col, T["download_png"], "download_png", png, f"fitlab_step{frame.step}.png", "image/png"
+    )
     # the whole run's: one per run, language and look, shared by every session on the server;
     # drawn as while playing, whether this student has paused or not
     whole = dataclasses.replace(view, paused=False)
@@ -120,16 +122,20 @@ def pictures(state: PageState, T, run: SharedRun, frame) -> None:
             st.error(_failure(T, failed))
             return
     files = made.files or {}
-    _download(gif_col, T, "download_gif", files["gif"], "fitlab_run.gif", "image/gif")
+    _download(
+        gif_col, T["download_gif"], "download_gif", files["gif"], "fitlab_run.gif", "image/gif"
+    )
     if "mp4" in files:
-        _download(mp4_col, T, "download_mp4", files["mp4"], "fitlab_run.mp4", "video/mp4")
+        _download(
+            mp4_col, T["download_mp4"], "download_mp4", files["mp4"], "fitlab_run.mp4", "video/mp4"
+        )
     else:
         mp4_col.caption(T["anim_no_video"])
 
 
-def _download(col, T, key: str, data, name: str, mime: str) -> None:
+def _download(col, label: str, key: str, data, name: str, mime: str) -> None:
     col.download_button(
-        T[key],
+        label,
         data,
         file_name=name,
         mime=mime,
