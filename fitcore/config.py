@@ -36,7 +36,8 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 
 # Query parameters that belong to the page, not to a run; from_query() passes over them.
-UI_PARAMS = ("preset", "lang", "speed", "autoplay", "hide")
+# `lesson`, `step` (from 1) and `lesson_data` open a lesson (fitcore.lessons, ui.lesson).
+UI_PARAMS = ("preset", "lang", "speed", "autoplay", "hide", "lesson", "step", "lesson_data")
 
 
 @dataclass(frozen=True)
