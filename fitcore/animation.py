@@ -34,7 +34,7 @@ from fitcore import charts, landscape
 from fitcore.config import FitConfig
 from fitcore.data import near
 from fitcore.i18n import catalog
-from fitcore.player import SharedRun
+from fitcore.player import SharedRun, residuals
 from fitcore.train import Snapshot
 
 FORMATS = ("gif", "mp4")
@@ -255,7 +255,7 @@ class _Painter:
             "truth": scene.truth if display["show_truth"] else None,
             "reference": scene.reference if display["show_reference"] else None,
             "units": shown.units if display["show_units"] else None,
-            "residuals": _residuals(scene, shown) if display["show_residuals"] else None,
+            "residuals": residuals(scene, shown) if display["show_residuals"] else None,
         }
         fit_key = ("fit", tuple(k for k, v in fit_layers.items() if v is not None), y_domain)
         fit = self._compiled(
@@ -408,20 +408,6 @@ class _Painter:
             return T["anim_diverged"].format(step=frame.step, lr=f"{self.cfg.lr:g}")
         status = T["status"].format(step=frame.step, steps=self.cfg.steps)
         return T["anim_caption"].format(status=status, loss=_number(frame.train_loss))
-
-
-def _residuals(scene, frame: Snapshot) -> pd.DataFrame | None:
-    """The residual sticks' table, as ui/live.py draws them (all points in the batch)."""
-    if frame.fitted is None:
-        return None
-    train = scene.points[scene.points["split"] == "train"]
-    in_batch = np.ones(len(train), dtype=bool)
-    if frame.batch is not None:
-        in_batch = np.zeros(len(train), dtype=bool)
-        in_batch[frame.batch] = True
-    return pd.DataFrame(
-        {"x": train["x"], "y": train["y"], "y_hat": frame.fitted, "in_batch": in_batch}
-    )
 
 
 def _with_data(spec: dict, datasets: Mapping[str, pd.DataFrame]) -> dict:

@@ -312,3 +312,18 @@ def make_scene(
         x_domain=(float(gx[0]), float(gx[-1])),
         y_domain=(lo - pad, hi + pad),
     )
+
+
+def residuals(scene: Scene, frame: Snapshot) -> pd.DataFrame | None:
+    """The residual sticks' table (x, y, y_hat, in_batch) of a frame's training points, as
+    the fit chart draws them; None when the frame has no fitted values."""
+    if frame.fitted is None:
+        return None
+    train = scene.points[scene.points["split"] == "train"]
+    in_batch = np.ones(len(train), dtype=bool)
+    if frame.batch is not None:
+        in_batch = np.zeros(len(train), dtype=bool)
+        in_batch[frame.batch] = True
+    return pd.DataFrame(
+        {"x": train["x"], "y": train["y"], "y_hat": frame.fitted, "in_batch": in_batch}
+    )

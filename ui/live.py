@@ -5,14 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from fitcore import FitConfig, charts
 from fitcore.data import near
 from fitcore.models import equation
-from fitcore.player import SharedRun
+from fitcore.player import SharedRun, residuals
 from fitcore.train import one_thread
 from ui import explain
 from ui.common import axis_titles, chart_labels, fmt, guarded, model_text, suggested_lr
@@ -209,16 +207,7 @@ def _residuals(state: PageState, scene, frame):
     """The residual sticks' table (x, y, y_hat, in_batch), or None when they are not shown."""
     if not (state.display["show_residuals"] or walking_residuals(state)):
         return None
-    if frame.fitted is None:
-        return None
-    train = scene.points[scene.points["split"] == "train"]
-    in_batch = np.ones(len(train), dtype=bool)
-    if frame.batch is not None:
-        in_batch = np.zeros(len(train), dtype=bool)
-        in_batch[frame.batch] = True
-    return pd.DataFrame(
-        {"x": train["x"], "y": train["y"], "y_hat": frame.fitted, "in_batch": in_batch}
-    )
+    return residuals(scene, frame)
 
 
 def live_chart(structure: tuple, build, data: dict, **kwargs):

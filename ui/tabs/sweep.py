@@ -238,8 +238,10 @@ def _curves(T, run: SharedRun, shared: SharedSweep, best: int | None, x_title: s
     if not done:
         return
     default = list(dict.fromkeys(v for v in (done[0], best, done[-1]) if v is not None))
+    # keyed by what has finished: the default follows the runs that end while it trains (a
+    # widget keeps its first value, and the first drawing may show a single finished run)
     picked = st.multiselect(
-        T["sweep_show"], done, default=default, key=f"sweep_show_{shared.field}"
+        T["sweep_show"], done, default=default, key=f"sweep_show_{shared.field}_{len(done)}"
     )
     names = [f"{x_title} {v}" for v in picked]
     curves = [
