@@ -30,7 +30,7 @@ if "fitcore" not in sys.modules:  # the server's first page: the imports below t
 from fitcore.config import run_key
 from fitcore.i18n import catalog
 from fitcore.train import one_thread
-from ui import buttons, controls, edits, live, share, tabs
+from ui import buttons, controls, edits, lesson, live, share, tabs
 from ui.common import guarded, shared_run, torch_setup
 from ui.state import PageState, page_state
 
@@ -67,6 +67,7 @@ def page(state: PageState, T) -> None:
     st.title(T["title"])
     st.caption(T["subtitle"])
     share.link_warnings(state, T)
+    card = lesson.bar(state, T)  # a lesson's step, applied before the sidebar draws it
 
     # the settings, and the run they name
     cfg = controls.sidebar(state, T)
@@ -79,6 +80,7 @@ def page(state: PageState, T) -> None:
     if state.new_run(key):
         st.toast(T["restarted"])
     run = shared_run(key, cfg, points)  # shared by every session on this server
+    lesson.question(state, T, run, card)  # answered once this run has reached its end
 
     bar = st.container()  # the buttons: drawn once the live area has moved to its frame
     slot = st.container()  # the live area, filled last but for the buttons (see live.live)

@@ -205,7 +205,7 @@ class _Reader:
             self.fail(path, "HTML tags are not allowed in lessons (write Markdown)")
         if IMAGE.search(value):
             self.fail(path, "images are not allowed in lessons (a link to one is)")
-        return value
+        return value.strip()  # a multi-line string ends with a line break
 
     def lesson(self, data: dict, name: str) -> Lesson:
         self.table(data, (), LESSON_FIELDS, REQUIRED["lesson"])

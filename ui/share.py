@@ -24,7 +24,8 @@ def link_warnings(state: PageState, T) -> None:
 
 def sync_query(state: PageState) -> None:
     """Write the settings into the URL, only when they changed (each write is a history entry)."""
-    wanted = {**state.cfg.to_query(), **state.ui_settings().to_query()}
+    # in a lesson, the step's address: a link to it opens the same step for a whole class
+    wanted = state.lesson_query() or {**state.cfg.to_query(), **state.ui_settings().to_query()}
     if wanted != st.query_params.to_dict():
         st.query_params.from_dict(wanted)
 

@@ -15,6 +15,7 @@ import streamlit as st
 
 from fitcore.config import PRESETS, FitConfig, UiSettings
 from fitcore.i18n import pick_language
+from fitcore.lessons import LESSONS, Lesson, LessonError, lesson_to_link
 
 SLOT = "page"  # the one session_state key the page uses for its own state
 MAX_ADDED = 20  # outliers a student may add: enough to make the point, bounded per session
@@ -66,6 +67,12 @@ class PageState:
     rejected: dict[str, str] = field(default_factory=dict)  # field -> text that could not be used
     uploaded: tuple[str, pd.DataFrame] | None = None  # (file name, points) of the last good file
     edits: Edits = Edits()
+    lesson: Lesson | None = None  # the lesson open (ui.lesson), None in the playground
+    lesson_step: int = 0  # its step on screen, from 0 (the link's step=1)
+    lesson_checked: bool = False  # the opening link's lesson was looked at
+    lesson_problem: tuple[str, dict] | None = None  # what in a lesson could not be used
+    revealed: bool = False  # the step's answer is shown (Reveal, or the run ended)
+    hide_before: tuple[str, ...] = ()  # the link's own hide, back when the lesson is left
 
     @classmethod
     def from_link(cls, query: dict[str, list[str]], locale: str | None) -> PageState:
@@ -117,6 +124,44 @@ class PageState:
         self.set("lr", lr)
         self.cursor = 0
         self.full_rerun = True  # the button sits in the live fragment; the sidebar must follow
+
+    # lessons
+
+    def open_step(self, lesson: Lesson, index: int) -> None:
+        """Apply a lesson's step as its link would: settings, speed, toggles, hidden controls."""
+        if self.lesson is None:
+            self.hide_before = self.hide
+        step = lesson.steps[index]
+        self.lesson, self.lesson_step, self.lesson_problem = lesson, index, None
+        self.cfg, self.speed, self.hide = step.config, step.speed, step.hide
+        self.preset = next((name for name, cfg in PRESETS.items() if cfg == step.config), "custom")
+        self.rejected.clear()
+        # every step starts from the page's own display, so a step opened from its link looks
+        # the same as one reached by Next
+        self.display = {**PageState(cfg=self.cfg, link_query={}).display, **dict(step.toggles)}
+        self.playing = self.armed = self.revealed = False
+        self.cursor = 0
+        self.run_key = None  # a new step is not a restart: no toast
+
+    def leave_lesson(self) -> None:
+        """Back to the playground with the step's settings; the link's own hidden controls."""
+        self.lesson = None
+        self.hide = self.hide_before
+
+    def lesson_query(self) -> dict[str, str] | None:
+        """The address of the step on screen (None outside a lesson): a built-in by name, any
+        other lesson carried in the link while it fits."""
+        if self.lesson is None:
+            return None
+        query = {"step": str(self.lesson_step + 1)}
+        if LESSONS.get(self.lesson.name) == self.lesson:
+            query["lesson"] = self.lesson.name
+        else:
+            try:
+                query["lesson_data"] = lesson_to_link(self.lesson)
+            except LessonError:
+                return None  # too big for a link: the address names the settings instead
+        return {**query, **({"lang": self.lang} if self.lang_chosen else {})}
 
     # playing
 
