@@ -30,7 +30,7 @@ if "fitcore" not in sys.modules:  # the server's first page: the imports below t
 from fitcore.config import run_key
 from fitcore.i18n import catalog
 from fitcore.train import one_thread
-from ui import buttons, controls, edits, lesson, live, share, tabs
+from ui import a11y, buttons, controls, edits, lesson, live, share, tabs
 from ui.common import guarded, shared_run, torch_setup
 from ui.state import PageState, page_state
 
@@ -59,6 +59,7 @@ def main() -> None:
     T = catalog(state.lang)
     st.set_page_config(page_title=T["page_title"], page_icon=FAVICON)
     st.html(PAGE_CSS)
+    a11y.page_language(state.lang)  # <html lang>: Streamlit always writes "en"
     starting.empty()  # the page takes its place
     guarded(T, lambda: page(state, T))
 

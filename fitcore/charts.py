@@ -28,6 +28,11 @@ DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
     {
         # fit_chart
         "fit_title": "Data and fitted curve",  # "" for no title
+        # each chart's Vega-Lite description: what a screen reader says the chart shows
+        "fit_description": "Scatter chart of the data with the model's curve.",
+        "loss_description": "Line chart of the loss against the training step.",
+        "landscape_description": "Heat map of the loss over w and b with the descent path.",
+        "race_description": "Scatter chart of the data with one final curve per variant.",
         "x": "x",  # x axis
         "y": "y",  # y axis
         "train": "training points",  # points with split == "train"
@@ -64,31 +69,53 @@ DEFAULT_LABELS: Mapping[str, str] = MappingProxyType(
 )
 LABEL_KEYS: tuple[str, ...] = tuple(DEFAULT_LABELS)
 
-# matplotlib's tab10, so the page looks like the blog: blue points, a red model line (lw=3).
+# Okabe & Ito's palette, told apart with every common colour-vision deficiency, and still the
+# blog's look: blue points, a red(dish) model line (lw=3). No series relies on colour alone:
+# the points differ in shape (SHAPES), the lines in dash (DASHES).
 COLOURS: Mapping[str, str] = MappingProxyType(
     {
-        "train": "#1f77b4",
-        "test": "#ff7f0e",
-        "added": "#e7298a",  # magenta: no other series is near it, and it is drawn outlined
-        "model": "#d62728",
-        "truth": "#7f7f7f",
-        "reference": "#2ca02c",
-        "units": "#c49c94",  # pale rather than transparent: a legend copies a layer's opacity
-        "residuals": "#9467bd",  # purple sticks: apart from the points' blue and the red model
+        "train": "#0072B2",  # blue
+        "test": "#E69F00",  # orange
+        "added": "#CC79A7",  # reddish purple: no other series is near it, and it is outlined
+        "model": "#D55E00",  # vermillion
+        "truth": "#000000",  # black, dotted
+        "reference": "#009E73",  # bluish green, dashed
+        "units": "#BBBBBB",  # pale rather than transparent: a legend copies a layer's opacity
+        "residuals": "#56B4E9",  # sky blue sticks: apart from the points and the model
     }
 )
-SPLITS = ("train", "test", "added")
-RACE_COLOURS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
+SHAPES: Mapping[str, str] = MappingProxyType(
+    {"train": "circle", "test": "square", "added": "diamond"}
 )
-RACE_POINTS = "#7f7f7f"  # the race's data in grey: blue would read as the first variant
+# Stroke dash per line ([] is solid): the model solid, the truth dotted, least squares dashed;
+# the loss chart's test line dashed like no other line there.
+DASHES: Mapping[str, tuple[int, ...]] = MappingProxyType(
+    {"model": (), "truth": (2, 3), "reference": (6, 4), "units": (), "test": (7, 3)}
+)
+SPLITS = ("train", "test", "added")
+RACE_COLOURS = (  # Okabe-Ito without its yellow, too faint on white to read as a line
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#000000",
+    "#882255",  # Tol's wine: an eighth colour, dark enough on white
+)
+# A dash per race variant, in the same order as its colour: the variants also differ in
+# pattern, so a student who cannot tell two colours apart can still tell the lines apart.
+RACE_DASHES: tuple[tuple[int, ...], ...] = (
+    (),
+    (7, 3),
+    (2, 2),
+    (10, 3, 2, 3),
+    (4, 4),
+    (1, 3),
+    (12, 4),
+    (6, 2, 2, 2, 2, 2),
+)
+RACE_POINTS = "#8C8C8C"  # the race's data in grey: blue would read as the first variant
 LOG_FLOOR = 1e-12  # landscape losses below this are drawn at it (an exact fit has loss 0)
 # Tick values of every log axis: Vega keeps those inside the domain (log scales are niced to
 # powers of ten, so at least two are), and thins them to the tick count by halving.
@@ -158,12 +185,16 @@ def fit_chart(
     if len(set(domain)) != len(domain):
         raise ValueError(f"fit_chart labels must differ from each other; got {domain}")
     colour_scale = alt.Scale(domain=domain, range=[COLOURS[k] for k in keys])
-    shapes = {"train": "circle", "test": "circle", "added": "diamond"}
-    shape_scale = alt.Scale(domain=domain, range=[shapes.get(k, "stroke") for k in keys])
+    shape_scale = alt.Scale(domain=domain, range=[SHAPES.get(k, "stroke") for k in keys])
+    # the lines' dashes, through a scale on the points' field so that the one legend draws
+    # each line's entry in its dash (the points' entries solid)
+    dash_scale = alt.Scale(domain=domain, range=[_dash(DASHES.get(k, ())) for k in keys])
     legend = alt.Legend(title=None, orient="bottom", symbolStrokeWidth=2, columns=3)
 
     def line(name: str, **mark) -> alt.Chart:
-        return alt.Chart(data[name], name=name).mark_line(clip=True, color=COLOURS[name], **mark)
+        return alt.Chart(data[name], name=name).mark_line(
+            clip=True, color=COLOURS[name], strokeDash=_dash(DASHES[name]), **mark
+        )
 
     layers = []
     if "units" in data:
@@ -171,7 +202,7 @@ def fit_chart(
     if "truth" in data:
         layers.append(line("truth", strokeWidth=1.5))
     if "reference" in data:
-        layers.append(line("reference", strokeWidth=2, strokeDash=[6, 4]))
+        layers.append(line("reference", strokeWidth=2))
     if "residuals" in data:
         in_batch = alt.datum.in_batch
         layers.append(
@@ -209,6 +240,7 @@ def fit_chart(
         .encode(
             color=alt.Color("series:N", scale=colour_scale, legend=legend),
             shape=alt.Shape("series:N", scale=shape_scale, legend=legend),
+            strokeDash=alt.StrokeDash("series:N", scale=dash_scale, legend=legend),
             size=size,
             opacity=alt.when(added).then(alt.value(1)).otherwise(alt.value(0.7)),
             stroke=alt.when(added).then(alt.value("black")).otherwise(alt.value(None)),
@@ -234,7 +266,8 @@ def fit_chart(
         x=alt.X("x:Q", scale=x_scale, title=x_name, axis=_axis("x")),
         y=alt.Y("y:Q", scale=y_scale, title=y_name, axis=_axis("y")),
     )
-    return _layer(*layers, encoding=encoding, **_top(text["fit_title"], height))
+    top = _top(text["fit_title"], height, text["fit_description"])
+    return _layer(*layers, encoding=encoding, **top)
 
 
 def fit_data(
@@ -311,6 +344,7 @@ def loss_chart(
         domain.append(text["reference"])
         colour_range.append(COLOURS["reference"])
     colour_scale = alt.Scale(domain=domain, range=colour_range)
+    dash_scale = alt.Scale(domain=domain, range=_series_dashes(colour_range))
     legend = alt.Legend(title=None, orient="bottom", symbolType="stroke", symbolStrokeWidth=2)
 
     x_scale = alt.Scale(domain=[0, steps], nice=False) if steps else alt.Undefined
@@ -328,6 +362,7 @@ def loss_chart(
             x=alt.X("step:Q", scale=x_scale, title=text["step"], axis=_axis("x", tickMinStep=1)),
             y=y_axis,
             color=alt.Color("series:N", scale=colour_scale, legend=legend),
+            strokeDash=alt.StrokeDash("series:N", scale=dash_scale, legend=legend),
             tooltip=[
                 alt.Tooltip("step:Q", format="d", title=text["step"]),
                 alt.Tooltip("loss:Q", format=TIP_FORMAT, title=text["loss"]),
@@ -342,7 +377,12 @@ def loss_chart(
         # scale, whose domain includes it.
         rule = (
             alt.Chart(data["reference"], name="reference")
-            .mark_rule(clip=True, color=COLOURS["reference"], strokeDash=[6, 4], strokeWidth=1.5)
+            .mark_rule(
+                clip=True,
+                color=COLOURS["reference"],
+                strokeDash=_dash(DASHES["reference"]),
+                strokeWidth=1.5,
+            )
             .encode(y=y_axis)
         )
         layers.append(rule)
@@ -362,7 +402,7 @@ def loss_chart(
             .mark_text(align="left", baseline="top", dx=4, dy=4, color=COLOURS["test"], clip=True)
             .encode(x=x, y=alt.value(0), text="label:N")
         )
-    return _layer(*layers, **_top(text["loss_title"], height))
+    return _layer(*layers, **_top(text["loss_title"], height, text["loss_description"]))
 
 
 def loss_data(
@@ -430,6 +470,8 @@ def race_fit_chart(
         .encode(x=x, y=alt.Y("y:Q", scale=y_scale, title=y_name, axis=_axis("y")))
     )
     names = list(dict.fromkeys(curves["series"] if series is None else series))
+    colours = _series_colours(names, text)
+    legend = alt.Legend(title=None, orient="bottom", symbolType="stroke", symbolStrokeWidth=2)
     lines = (
         alt.Chart(curves.dropna(subset=["y_hat"]), name="variants")
         .mark_line(strokeWidth=2.5, clip=True)
@@ -437,13 +479,16 @@ def race_fit_chart(
             x=x,
             y=alt.Y("y_hat:Q", scale=y_scale, title=y_name, axis=_axis("y")),
             color=alt.Color(
+                "series:N", scale=alt.Scale(domain=names, range=colours), legend=legend
+            ),
+            strokeDash=alt.StrokeDash(
                 "series:N",
-                scale=alt.Scale(domain=names, range=_series_colours(names, text)),
-                legend=alt.Legend(title=None, orient="bottom", symbolType="stroke"),
+                scale=alt.Scale(domain=names, range=_series_dashes(colours)),
+                legend=legend,
             ),
         )
     )
-    return _layer(dots, lines, **_top(text["fit_title"], height))
+    return _layer(dots, lines, **_top(text["fit_title"], height, text["race_description"]))
 
 
 def landscape_chart(
@@ -568,7 +613,8 @@ def landscape_chart(
     if arrows is not None:
         axes = (w_scale, b_scale, x_axis, y_axis)
         layers += _arrows(arrows, text, axes, marker_scale, marker_legend)
-    return _layer(*layers, **_top(text["landscape_title"], height))
+    top = _top(text["landscape_title"], height, text["landscape_description"])
+    return _layer(*layers, **top)
 
 
 # landscape arrows by kind, drawn in this order: colour, stroke width, opacity. The fan thin
@@ -694,6 +740,20 @@ def _series_colours(domain: Sequence[str], text: Mapping[str, str]) -> list[str]
     return [known.get(name) or next(others, "#7f7f7f") for name in domain]
 
 
+def _series_dashes(colours: Sequence[str]) -> list[list[int]]:
+    """The dash of each loss or race line, by its colour (from _series_colours): a variant
+    keeps one dash in both race charts, train is solid and test dashed as everywhere."""
+    by_colour = dict(zip(RACE_COLOURS, RACE_DASHES, strict=True))
+    by_colour |= {COLOURS["train"]: (), COLOURS["test"]: DASHES["test"]}
+    by_colour[COLOURS["reference"]] = DASHES["reference"]
+    return [_dash(by_colour.get(c, ())) for c in colours]
+
+
+def _dash(pattern: Sequence[int]) -> list[int]:
+    """A Vega stroke dash: [1, 0] draws solid (an empty array is not a valid scale value)."""
+    return list(pattern) or [1, 0]
+
+
 def _labels(labels: Mapping[str, str]) -> dict[str, str]:
     """DEFAULT_LABELS overridden by `labels`; keys the charts do not use are ignored."""
     return {key: labels.get(key, default) for key, default in DEFAULT_LABELS.items()}
@@ -720,9 +780,18 @@ def _domain(domain: Sequence[float], name: str) -> list[float]:
     return [lo, hi]
 
 
-def _top(title: str, height: int) -> dict:
-    """Top-level properties, passed to alt.layer: `.properties()` would deep-copy every layer."""
-    return {"height": height, **({"title": title} if title else {})}
+def _top(title: str, height: int, description: str | None = None) -> dict:
+    """Top-level properties, passed to alt.layer: `.properties()` would deep-copy every layer.
+
+    description: the chart's Vega-Lite description, the label screen readers read for the
+    whole chart (in the page's language, like every label). A described chart also turns off
+    Vega's own ARIA labels of each mark and axis: English whatever the page's language
+    ("X-axis titled 'x' for a linear scale...") and one per point, hundreds to step through.
+    """
+    top = {"height": height, **({"title": title} if title else {})}
+    if description:
+        top |= {"description": description, "config": alt.Config(aria=False, mark={"aria": False})}
+    return top
 
 
 def split_data(chart: alt.LayerChart) -> tuple[alt.LayerChart, dict[str, pd.DataFrame]]:

@@ -387,6 +387,7 @@ LATIN_OK = {
 
 def _english_words(text: str) -> set[str]:
     text = re.sub(r"`[^`]*`", "", text)  # code spans
+    text = re.sub(r"<[^>]*>", "", text)  # HTML tags (the live summary's region): not shown
     text = re.sub(r"\$[^$]*\$", "", text)  # math
     return {w for w in re.findall(r"[A-Za-z_]{3,}", text) if w not in LATIN_OK}
 

@@ -7,6 +7,14 @@ import streamlit as st
 from fitcore.player import SharedRun
 from ui.state import PageState
 
+# Keys, through st.button's own `shortcut` (Streamlit shows each on its button and ignores it
+# while the student types in a box; C and R are Streamlit's own). Space plays and pauses: it
+# belongs to Train while paused and to Pause while playing, as one key cannot be bound to two
+# buttons. A lesson's Back and Next take PageUp and PageDown (ui/lesson.py). The How-it-works
+# tab lists them all (catalog key how_keys).
+PLAY_PAUSE = "Space"
+SHORTCUTS = {"step": "Right", "reset": "Home"}
+
 
 def buttons(state: PageState, T, run: SharedRun) -> None:
     at_end = run.is_last(state.cursor)
@@ -23,13 +31,28 @@ def buttons(state: PageState, T, run: SharedRun) -> None:
             args=(at_end,),
             type="primary",
             width="stretch",
+            shortcut=None if state.playing else PLAY_PAUSE,
+        )
+        st.button(
+            T["pause"],
+            key="pause",
+            icon=":material/pause:",
+            on_click=state.pause,
+            width="stretch",
+            shortcut=PLAY_PAUSE if state.playing else None,
         )
         for key, icon, action in (
-            ("pause", ":material/pause:", state.pause),
             ("step", ":material/skip_next:", state.step),
             ("reset", ":material/restart_alt:", state.reset),
         ):
-            st.button(T[key], key=key, icon=icon, on_click=action, width="stretch")
+            st.button(
+                T[key],
+                key=key,
+                icon=icon,
+                on_click=action,
+                width="stretch",
+                shortcut=SHORTCUTS[key],
+            )
 
 
 def replay(state: PageState, T, run: SharedRun) -> None:

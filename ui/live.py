@@ -12,7 +12,7 @@ from fitcore.data import near
 from fitcore.models import equation
 from fitcore.player import SharedRun, residuals
 from fitcore.train import one_thread
-from ui import explain
+from ui import a11y, explain
 from ui.common import axis_titles, chart_labels, fmt, guarded, model_text, suggested_lr
 from ui.edits import edit_points
 from ui.state import PageState, still_playing
@@ -100,6 +100,7 @@ def draw(state: PageState, T, run: SharedRun, frame) -> None:
     # sent, or only after the rest of the frame, the Pause's own rerun would draw another step
     # than the one on screen: the status changed 250-440 ms after the click, at every speed.
     state.cursor = frame.step
+    a11y.live_summary(state, T, run, frame, shown)  # the frame as a sentence, for screen readers
     if frame.diverged:
         suggestion = suggested_lr(state.run_key, cfg, run.points)
         st.error(

@@ -29,6 +29,7 @@ def how_it_works(T) -> None:
     st.latex(r"\mathrm{MSE} = \frac{1}{n}\sum_{i=1}^{n}\left(\hat y_i - y_i\right)^2")
     st.markdown(T["how_update"])
     st.latex(r"\theta \leftarrow \theta - \eta\,\frac{\partial\,\mathrm{MSE}}{\partial\theta}")
+    st.markdown(T["how_keys"])  # the keys of ui/buttons.py and ui/lesson.py
 
 
 def script(state: PageState, T, points) -> None:
