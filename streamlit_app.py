@@ -31,6 +31,7 @@ from fitcore.config import run_key
 from fitcore.i18n import catalog
 from fitcore.train import one_thread
 from ui import a11y, buttons, controls, edits, lesson, live, share, tabs
+from ui.builder import lesson_builder
 from ui.common import guarded, shared_run, torch_setup
 from ui.state import PageState, page_state
 
@@ -87,6 +88,7 @@ def page(state: PageState, T) -> None:
     slot = st.container()  # the live area, filled last but for the buttons (see live.live)
     tabs.views(state, T, run, points)
     share.share_panel(state, T)
+    lesson_builder(state, T)  # a teacher's own lesson, from the settings on the page
     with slot:
         live.live(state, T, run)
     with bar:  # labelled for the step on screen: Train again once Step reached the end

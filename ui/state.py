@@ -15,7 +15,7 @@ import streamlit as st
 
 from fitcore.config import PRESETS, FitConfig, UiSettings
 from fitcore.i18n import pick_language
-from fitcore.lessons import LESSONS, Lesson, LessonError, lesson_to_link
+from fitcore.lessons import LESSONS, Lesson, LessonError, Step, lesson_to_link
 
 SLOT = "page"  # the one session_state key the page uses for its own state
 MAX_ADDED = 20  # outliers a student may add: enough to make the point, bounded per session
@@ -73,6 +73,8 @@ class PageState:
     lesson_problem: tuple[str, dict] | None = None  # what in a lesson could not be used
     revealed: bool = False  # the step's answer is shown (Reveal, or the run ended)
     hide_before: tuple[str, ...] = ()  # the link's own hide, back when the lesson is left
+    built: tuple[Step, ...] = ()  # the lesson builder's steps, as the parser read them back
+    built_problem: str | None = None  # why the builder's last Record did not record
 
     @classmethod
     def from_link(cls, query: dict[str, list[str]], locale: str | None) -> PageState:
