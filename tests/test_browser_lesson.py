@@ -91,6 +91,7 @@ def test_a_lesson_walk_in_chinese(app_server, browser, app_idle):
         page.get_by_text(T["lesson_right"]).wait_for(timeout=LOAD_TIMEOUT_MS * 2)
         card = page.locator(".st-key-lesson_question").inner_text()
         assert diverging.question.choices_zh[diverging.question.answer] in card
+        assert "**" not in card  # Markdown's bold closes before a full-width colon only
         shot(page, "zh_answered")
 
         press(page, app_idle, "PageUp", big.title_zh)
