@@ -20,7 +20,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONF_TEMPLATE="$ROOT/deploy/nginx.conf"
 
 if ! command -v nginx >/dev/null 2>&1; then
-    echo "try-replicas: nginx is not on PATH; install Debian's: apt-get install -y nginx" >&2
+    echo "try-replicas: nginx is not on PATH; install Debian's (apt-get install -y nginx)," \
+        "which lands in /usr/sbin: add that to PATH if you are not root" >&2
     exit 1
 fi
 # The venv's python when one is active, so `python -m streamlit` is the project's streamlit.
