@@ -92,6 +92,7 @@ def _step_fields(T) -> None:
         key="builder_hide",
         format_func=lambda name: T["language" if name == "lang" else name],
         help=T["builder_hide_help"],
+        placeholder=T["builder_hide_none"],  # Streamlit's own reads "Choose options"
     )
     if not st.checkbox(T["builder_ask"], key="builder_ask"):
         return
