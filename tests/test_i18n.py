@@ -47,6 +47,7 @@ def _placeholders(text):
 
 def _english_words(text):
     text = re.sub(r"`[^`]*`", "", text)  # code
+    text = re.sub(r"\$[^$]*\$", "", text)  # math (LaTeX, drawn by the page)
     text = re.sub(r"\{\w*\}", "", text)  # placeholders
     return set(ENGLISH_WORD.findall(text)) - TECHNICAL_NAMES
 
