@@ -14,6 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 import pandas as pd
@@ -184,6 +185,7 @@ class SharedRun:
         limit: int | None = None,
         *,
         between: Callable[[], object] | None = None,
+        gate: AbstractContextManager[object] | None = None,
     ) -> Snapshot | None:
         """The newest frame within `budget` seconds of training past `step`, and `limit` frames.
 
@@ -192,20 +194,39 @@ class SharedRun:
         first run instead of jumping to the end; new frames are charged their real cost.
         `between` is called after each frame, outside the lock (the page uses it to let
         Streamlit stop the rerun when a Pause arrives). None when the run has ended.
+
+        `gate` (a threading.BoundedSemaphore shared by the process) is entered before the first
+        frame that must be trained, and left on return: with ten students on ten seeds, ten
+        threads trained at once on two cores, each with a sliver of the GIL, and the slowest
+        rerun took 3.6 s (issue 20); a bound on trainers makes the others queue in turn (a
+        Condition wakes its waiters first come, first served) for at most one budget each.
+        Replaying computed frames never waits for it.
         """
         start = self._clock_at(step)
-        latest = self.after(step)
-        count = 1
-        while latest is not None and not latest.diverged and (limit is None or count < limit):
-            if self._clock_at(latest.step) - start >= budget:
-                break
-            if between is not None:
-                between()
-            nxt = self.after(latest.step)
-            if nxt is None:
-                break
-            latest, count = nxt, count + 1
-        return latest
+        with contextlib.ExitStack() as held:
+            waiting = [gate] if gate is not None else []  # emptied once entered
+
+            def pull(after: int) -> Snapshot | None:
+                if waiting and self._needs_training(after):
+                    held.enter_context(waiting.pop())
+                return self.after(after)
+
+            latest = pull(step)
+            count = 1
+            while latest is not None and not latest.diverged and (limit is None or count < limit):
+                if self._clock_at(latest.step) - start >= budget:
+                    break
+                if between is not None:
+                    between()
+                nxt = pull(latest.step)
+                if nxt is None:
+                    break
+                latest, count = nxt, count + 1
+            return latest
+
+    def _needs_training(self, step: int) -> bool:
+        """True when the frame after `step` is not computed yet and the run goes on."""
+        return not self.done and self._find_after(step) is None
 
     def _clock_at(self, step: int) -> float:
         """Training seconds spent up to the newest snapshot at or before `step` (0 before any)."""

@@ -6,6 +6,7 @@ import gc
 import logging
 import math
 import os
+import threading
 
 import pandas as pd
 import streamlit as st
@@ -81,6 +82,16 @@ def _not_a_stale_tick(record: logging.LogRecord) -> bool:
 
 # Shared by every session on the server. The leading `key` (config.run_key) names the run;
 # the arguments after it are what it names, so Streamlit does not hash them (underscore).
+
+
+@st.cache_resource
+def training_gate() -> threading.BoundedSemaphore:
+    """How many page reruns of this server may train at once (SharedRun.catch_up's gate).
+
+    One per core: more trainers than cores only share the GIL and the cores more thinly, and
+    in a crowd on many seeds some pages then stalled for seconds while others ran on.
+    """
+    return threading.BoundedSemaphore(max(1, len(os.sched_getaffinity(0))))
 
 
 @st.cache_resource(max_entries=32, ttl=3600)

@@ -13,7 +13,15 @@ from fitcore.models import equation
 from fitcore.player import SharedRun, residuals
 from fitcore.train import one_thread
 from ui import a11y, explain
-from ui.common import axis_titles, chart_labels, fmt, guarded, model_text, suggested_lr
+from ui.common import (
+    axis_titles,
+    chart_labels,
+    fmt,
+    guarded,
+    model_text,
+    suggested_lr,
+    training_gate,
+)
 from ui.edits import edit_points
 from ui.state import PageState, still_playing
 
@@ -50,7 +58,11 @@ def live(state: PageState, T, run: SharedRun) -> None:
         if advance or (state.playing and ticked):
             if state.playing and state.speed == "max":
                 nxt = run.catch_up(
-                    frame.step, MAX_BUDGET, max_frames_per_rerun(cfg), between=still_playing
+                    frame.step,
+                    MAX_BUDGET,
+                    max_frames_per_rerun(cfg),
+                    between=still_playing,
+                    gate=training_gate(),
                 )
             else:
                 nxt = run.after(frame.step)
