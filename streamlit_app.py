@@ -27,6 +27,10 @@ if "fitcore" not in sys.modules:  # the server's first page: the imports below t
     # in the link's language; without one, both (reading the browser's is fitcore's work)
     starting.info(STARTING.get(st.query_params.get("lang"), "  \n".join(STARTING.values())))
 
+from ui import boot
+
+boot.load()  # fitcore's first import, in one thread: two first pages at once broke it
+
 from fitcore.config import run_key
 from fitcore.i18n import catalog
 from fitcore.train import one_thread
