@@ -54,11 +54,17 @@ free_port() {
 
 # Wait until URL answers "ok" (Streamlit's /_stcore/health), or fail naming the log to read.
 wait_ok() {
-    local url=$1 log=$2
-    "$PY" - "$url" "$START_TIMEOUT_S" <<'PYEOF' || { echo "try-replicas: $url did not answer ok; see $log" >&2; tail -n 20 "$log" >&2; exit 1; }
+    local url=$1 log=$2 pid=${3:-0}
+    "$PY" - "$url" "$START_TIMEOUT_S" "$pid" <<'PYEOF' || { echo "try-replicas: $url did not answer ok; see $log" >&2; tail -n 20 "$log" >&2; exit 1; }
 import sys, time, urllib.request
-url, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+url, deadline, pid = sys.argv[1], time.monotonic() + float(sys.argv[2]), int(sys.argv[3])
 while time.monotonic() < deadline:
+    try:  # a replica that exited (a zombie until the script waits for it) will not answer
+        gone = pid and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        gone = True
+    if gone:
+        sys.exit(1)
     try:
         with urllib.request.urlopen(url, timeout=2) as r:
             if r.read().strip() == b"ok":
@@ -105,7 +111,8 @@ PIDS+=("$!")
 echo "try-replicas: nginx pid $! on 127.0.0.1:$PORT" >&2
 
 for i in $(seq 1 "$REPLICAS"); do
-    wait_ok "http://127.0.0.1:${REPLICA_PORTS[$((i - 1))]}/_stcore/health" "$TMP/replica-$i.log"
+    wait_ok "http://127.0.0.1:${REPLICA_PORTS[$((i - 1))]}/_stcore/health" "$TMP/replica-$i.log" \
+        "${PIDS[$((i - 1))]}"
 done
 wait_ok "http://127.0.0.1:$PORT/_stcore/health" "$TMP/error.log"
 echo "ready http://127.0.0.1:$PORT"

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -72,6 +73,9 @@ def balancer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Balancer]:
             stderr=err,
             stdin=subprocess.DEVNULL,
             text=True,
+            # the script runs `python -m streamlit` from PATH, as in an activated venv: put
+            # this interpreter's first, also when pytest was started by its full path
+            env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
         )
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
