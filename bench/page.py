@@ -9,7 +9,9 @@ It prints one table: each figure, its target and pass / fail.
   `step 5000 / 5000`, against the blog's own loop drawing its 50 matplotlib frames
   (bench/blog_loop.py, Agg, no pauses, run in a subprocess), alternating, one seed per run. The
   server caches a SharedRun per config, so every page run uses a new seed: otherwise later runs
-  would replay snapshots computed earlier instead of training.
+  would replay snapshots computed earlier instead of training. Also against the same run trained
+  by train_iter alone (one torch thread, a subprocess; issue 20's <= 2x), with where the page
+  run's server time went (full runs, fragments, training) and how many frames it showed.
 - pause: at speed=normal, from the click on Pause to the last change of the status text.
 - one fragment rerun: the median time of a fragment run on the server's script thread, while
   training at speed=normal and at speed=fast (each frame's 100 steps trained ahead by
@@ -290,25 +292,62 @@ def blog_loop_seconds(seed: int) -> float:
     return result["seconds"]
 
 
+# One blog-quadratic run trained to its end by train_iter alone (one torch thread, no page), in a
+# subprocess as the blog loop is: the floor a page run at max is held against (issue 20: <= 2x).
+TRAIN_ALONE = """
+import dataclasses, json, sys, time
+import torch
+torch.set_num_threads(1)
+from fitcore import PRESETS
+from fitcore.train import train_iter
+cfg = dataclasses.replace(PRESETS["blog-quadratic"], seed=int(sys.argv[1]))
+for _ in train_iter(dataclasses.replace(cfg, steps=200)):  # warm-up: first calls, allocator
+    pass
+start = time.perf_counter()
+frames = sum(1 for _ in train_iter(cfg))
+print(json.dumps({"seconds": time.perf_counter() - start, "frames": frames}))
+"""
+
+
+def train_alone_seconds(seed: int) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", TRAIN_ALONE, str(seed)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+
+
 def final_frame(b: Bench, runs: int) -> list[Row]:
     """Click Train to `step 5000 / 5000` at max, alternating with the blog's loop.
 
     The ratio is the median of the pairs' ratios: a page run and the blog run just before it
     share the machine's load of the moment, which on a shared machine swings either by 2x.
     """
-    page_s, blog_s = [], []
+    page_s, blog_s, alone_s, shown = [], [], [], []
+    where: dict[str, float] = {}  # server seconds per page run: full runs, fragments, training
     blog_loop_seconds(9)  # warm-up: matplotlib's font cache, imports from disk
     for i in range(runs):
         seed = 10 + i
         blog_s.append(blog_loop_seconds(seed))
+        alone_s.append(train_alone_seconds(seed))
         page = b.open(**blog(seed, speed="max"))
+        wait_idle(page)
+        before = len(b.server.runs())
         page.locator(".st-key-train button").click()
         wait_step(page, "==", 5000)
         changes, clicks = recorded(page)
         done = next(t for t, text in changes if text and "5000 / 5000" in text)
         page_s.append((done - clicks[-1]) / 1000)
+        shown.append(sum(1 for t, text in changes if t >= clicks[-1] and t <= done))
+        wait_idle(page)  # the full run after the last frame, counted in the breakdown
+        for row in b.server.runs()[before:]:
+            where[row["what"]] = where.get(row["what"], 0.0) + row["wall"] / 1000 / runs
         b.close_all()
     ratios = [p / q for p, q in zip(page_s, blog_s, strict=True)]
+    to_alone = [p / q for p, q in zip(page_s, alone_s, strict=True)]
     page_med, blog_med = statistics.median(page_s), statistics.median(blog_s)
     return [
         Row(
@@ -329,6 +368,29 @@ def final_frame(b: Bench, runs: int) -> list[Row]:
             "x",
             0.6,
             note=f"pairs {spread(ratios)}; ratio of medians {page_med / blog_med:.2f}",
+        ),
+        Row(
+            "final frame: training alone (train_iter, no page)",
+            statistics.median(alone_s),
+            "s",
+            note=f"median of {runs}: {spread(alone_s)} (1 torch thread)",
+        ),
+        Row(
+            "final frame ratio page / training alone (median of pairs)",
+            statistics.median(to_alone),
+            "x",
+            2.0,
+            note=f"pairs {spread(to_alone)}",
+        ),
+        Row(
+            "final frame: server time per page run, full runs + fragments",
+            where.get("full", 0.0) + where.get("fragment", 0.0),
+            "s",
+            note=(
+                f"full runs {where.get('full', 0.0):.2f} s, fragments "
+                f"{where.get('fragment', 0.0):.2f} s, of which training "
+                f"{where.get('advance', 0.0):.2f} s; frames shown {spread(shown, '.0f')}"
+            ),
         ),
     ]
 

@@ -27,10 +27,13 @@ from ui.state import PageState, still_playing
 
 # Seconds between frames per speed. At "max" each rerun first trains for MAX_BUDGET seconds
 # (a computed run is charged what its frames cost to compute, so it replays at that pace).
-# bench/page.py, final frame vs the blog's loop: 0.55x with 120 ms per 150 ms; training on a
-# prefetch thread instead was 0.71-0.79x (it contends with drawing for the GIL).
-INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.15}
-MAX_BUDGET = 0.12
+# bench/page.py, final frame of blog-quadratic, medians of 3 on 2 busy cores: 120 ms per 150 ms
+# was 3.79 s, 2.26x training alone (1.68 s) and 0.64x the blog's loop; 180 ms per 200 ms is
+# 2.97 s, 1.72x and 0.63x (11 frames instead of 15: fewer drawings, each with Chromium drawing
+# on the other core). Training on a prefetch thread instead was 0.71-0.79x the blog's loop (it
+# contends with drawing for the GIL).
+INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.2}
+MAX_BUDGET = 0.18
 # At max a fast machine could train a whole run in one budget: each rerun skips at most enough
 # frames that a student still sees this many (the parabola taking shape, not just its end).
 MIN_FRAMES_AT_MAX = 12
@@ -69,8 +72,11 @@ def live(state: PageState, T, run: SharedRun) -> None:
             if nxt is not None:
                 frame = nxt
             if state.playing and (nxt is None or frame.diverged or run.is_last(frame.step)):
+                # the last frame first, here: the whole page's rerun below draws the sidebar
+                # and the tabs before it reaches the status again (bench/page.py, final frame)
+                draw(state, T, run, frame)
                 state.cursor, state.playing = frame.step, False
-                st.rerun()  # the whole page: draws the last frame, stops the timer, relabels
+                st.rerun()  # the whole page: stops the timer, relabels, adds the paused panels
         elif not state.playing and frame.step < state.cursor:
             # Step with the explain panel open walked past the frame: the run catches up to
             # the cursor (its history, the replay and the end follow), and a step it keeps
