@@ -42,18 +42,10 @@ from playwright.sync_api import sync_playwright
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench import processes  # noqa: E402
+from bench.processes import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from fitcore import PRESETS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright cannot download its own build here
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1200, "height": 900}
 LOAD_TIMEOUT_S = 420.0  # twenty contexts opening on a busy 2-core machine
 RUN_TIMEOUT_S = 600.0
@@ -137,33 +129,17 @@ class Server:
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def _procs(self) -> list[psutil.Process]:
-        return [self.ps, *self.ps.children(recursive=True)]
-
     def cpu(self) -> float:
         """User + system CPU seconds so far, the server and its children."""
-        total = 0.0
-        for p in self._procs():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                t = p.cpu_times()
-                total += t.user + t.system
-        return total
+        return processes.cpu_seconds(self.ps)
 
     def sample_rss(self) -> float:
-        total = 0
-        for p in self._procs():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += p.memory_info().rss
-        self.peak_mb = max(self.peak_mb, total / 2**20)
-        return total / 2**20
+        mb = processes.rss_mb(self.ps)
+        self.peak_mb = max(self.peak_mb, mb)
+        return mb
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        processes.stop(self.proc)
 
 
 @dataclasses.dataclass

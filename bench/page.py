@@ -32,7 +32,6 @@ load average is printed); CPU-second figures are steadier.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime
 import json
@@ -53,20 +52,13 @@ from urllib.parse import urlencode
 import psutil
 from playwright.sync_api import sync_playwright
 
-from fitcore import PRESETS
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # `python bench/page.py` puts bench/, not the root, on the path
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright cannot download its own build here
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from bench import processes  # noqa: E402
+from bench.processes import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from fitcore import PRESETS  # noqa: E402
+
 VIEWPORT = {"width": 1400, "height": 1000}
 LOAD_TIMEOUT_MS = 90_000
 TRAIN_TIMEOUT_MS = 300_000
@@ -194,32 +186,15 @@ class Server:
         text = self.timings_path.read_text(encoding="utf-8")
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
-    def _procs(self) -> list[psutil.Process]:
-        return [self.ps, *self.ps.children(recursive=True)]
-
     def cpu(self) -> float:
         """User + system CPU seconds so far."""
-        total = 0.0
-        for p in self._procs():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                t = p.cpu_times()
-                total += t.user + t.system
-        return total
+        return processes.cpu_seconds(self.ps)
 
     def rss_mb(self) -> float:
-        total = 0
-        for p in self._procs():
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += p.memory_info().rss
-        return total / 2**20
+        return processes.rss_mb(self.ps)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        processes.stop(self.proc)
 
 
 class Bench:
