@@ -100,4 +100,6 @@ def test_the_language_switch_changes_html_lang(app_server, browser, app_idle):
         assert page.evaluate("document.documentElement.lang") == "en"
         page.locator(".st-key-lang label").nth(2).click()  # the group's label, English, 中文
         page.wait_for_function("document.documentElement.lang === 'zh-CN'", timeout=30_000)
+        # the lang script runs at the top of the rerun, before the buttons are drawn again
+        app_idle(page)
         assert catalog("zh")["train"] in page.locator(".st-key-train button").inner_text()
