@@ -7,7 +7,6 @@ is an error, because a skipped test would hide a broken page.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import subprocess
@@ -56,26 +55,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if BROWSER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.xdist_group("browser"))
-
-
-# Under xdist, an in-process test runs at this niceness and a browser test at 0: the browser
-# tests' server and Chromium then take the cores first, as in a run in one process. With both
-# at 0, Train pressed right after Step on a page at `slow` sometimes showed Pause but no
-# frame in 15 s (reproduced 2 of 4 times here with two busy loops beside the test, 0 of 4 with
-# the loops at nice 10); at nice 10 a whole run still met it twice, after Pause. That is a
-# page bug under CPU load, still open (see the closing note of issues 19/20), not hidden here:
-# these tests are about the page on a quiet machine. setpriority acts on the calling thread;
-# threads the test starts (AppTest's script thread) inherit it.
-IN_PROCESS_NICE = 19
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        return
-    niceness = 0 if item.get_closest_marker("browser") else IN_PROCESS_NICE
-    with contextlib.suppress(PermissionError):  # back to 0 needs root, as in CI
-        os.setpriority(os.PRIO_PROCESS, 0, niceness)
 
 
 @pytest.fixture(scope="session", autouse=True)
