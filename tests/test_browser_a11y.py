@@ -31,9 +31,8 @@ def press(page, key: str, app_idle) -> None:
     """A key pressed on the page itself (nothing focused), once the page is idle.
 
     Idle for half a second, not the usual 150 ms: Streamlit binds a button's key in a React
-    effect that runs after the button is drawn, and with the other pytest worker busy on the
-    second core a Space pressed 150 ms after a rerun was lost, in two of the last four full runs (a
-    student presses a key seconds after a frame, not milliseconds).
+    effect that runs after the button is drawn (a student presses a key seconds after a frame,
+    not milliseconds).
     """
     app_idle(page, settle_ms=500)
     # the button that owns the key is drawn with it (the page script names it on the button)
