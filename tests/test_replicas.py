@@ -170,8 +170,13 @@ def test_students_upload_and_train_through_sticky_replicas(browser, balancer, tm
                 arg=f"step {STEPS} / {STEPS}",
                 timeout=30_000,
             )
-            points = page.locator('[data-testid="stVegaLiteChart"]').first
-            assert points.locator("g.points_marks path").count() == len(rows)
+            # the last frame is drawn before the page's closing rerun: let that rerun finish
+            wait_for_app_idle(page, timeout_ms=60_000)
+            points = page.locator('[data-testid="stVegaLiteChart"]').first.locator(
+                "g.points_marks path"
+            )
+            points.nth(len(rows) - 1).wait_for(timeout=30_000)
+            assert points.count() == len(rows)
             assert page.locator('[data-testid="stException"]').count() == 0
             assert page.locator('[data-testid="stAlertContentError"]').count() == 0
             # the same replica after the upload and the run as for the page itself
