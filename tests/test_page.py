@@ -67,6 +67,44 @@ def test_train_then_pause_keeps_the_step():
     assert status(click(at, "pause")) == "step 100 / 5000"
 
 
+def widget_state(at: AppTest, key: str):
+    """The state the browser holds for the widget with `key`, as it sends it on a rerun."""
+    return next(w for w in at._tree.get_widget_states().widgets if w.id.endswith(f"-{key}"))
+
+
+def rerun_with_stale(at: AppTest, stale) -> AppTest:
+    """Rerun as a timer tick does when the browser still holds a widget the last run dropped.
+
+    Under load a fragment's tick can leave the browser before the full run that removed a
+    paused-only widget (the replay slider, the explain panel's stages) has reached it: the
+    tick carries that widget's last value, which the server, having forgotten the widget,
+    takes for a change and calls its on_change with.
+    """
+    states = at._tree.get_widget_states()
+    states.widgets.append(stale)
+    at._run(widget_state=states)
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("stale_key", ["replay", "explain_stage"])
+def test_a_tick_carrying_a_paused_only_widget_leaves_the_run_playing(stale_key):
+    # before: pressing Train after a pause, on 2 busy cores, showed Pause and no frame ever
+    # came (2 runs of 6): the replay slider's stale value had paused the run again
+    at = click(click(open_page(), "step"), "step")  # two frames: the replay slider shows
+    state = at.session_state["page"]
+    state.explain(True)
+    state.show_stage(2)  # the panel open at its second stage
+    at.run()
+    stale = widget_state(at, stale_key)
+    assert status(click(at, "train")) == "step 200 / 5000"
+    assert state.playing and state.stage == 4  # playing shows the whole update once paused
+    rerun_with_stale(at, stale)
+    assert state.playing  # still playing: the next tick goes on from here
+    assert state.stage == 4 and state.cursor == 200
+    assert status(at) == "step 200 / 5000"
+
+
 def train_label(at: AppTest) -> str:
     return at.button(key="train").label
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from fitcore.player import SharedRun
-from ui.state import PageState
+from ui.state import PageState, while_paused
 
 # Keys, through st.button's own `shortcut` (Streamlit shows each on its button and ignores it
 # while the student types in a box; C and R are Streamlit's own). Space plays and pauses: it
@@ -67,7 +67,7 @@ def replay(state: PageState, T, run: SharedRun) -> None:
         T["replay"],
         options=steps,
         key="replay",
-        on_change=lambda: state.show(st.session_state["replay"]),
+        on_change=while_paused(state, lambda: state.show(st.session_state["replay"])),
         help=T["replay_help"],
     )
     best = run.best_step(state.cursor)

@@ -18,7 +18,7 @@ from fitcore.config import FitConfig
 from fitcore.explain import ExplainError, StepExplained
 from fitcore.player import SharedRun, as_frame
 from ui.common import explained
-from ui.state import STAGES, PageState
+from ui.state import STAGES, PageState, while_paused
 
 TOP = 5  # points listed by how hard they pull
 
@@ -45,7 +45,9 @@ def exact_frame(state: PageState, run: SharedRun):
 def panel(state: PageState, T, run: SharedRun, frame) -> None:
     """The Explain this step expander (key `explain`); lazy: a closed panel computes nothing."""
     st.session_state["explain"] = state.explaining
-    box = st.expander(T["explain_panel"], key="explain", on_change=_toggled, args=(state,))
+    box = st.expander(
+        T["explain_panel"], key="explain", on_change=while_paused(state, lambda: _toggled(state))
+    )
     if not box.open:
         return
     cfg = state.cfg
@@ -68,7 +70,9 @@ def panel(state: PageState, T, run: SharedRun, frame) -> None:
             format_func=lambda k: stages[k - 1],
             key="explain_stage",
             required=True,
-            on_change=lambda: state.show_stage(st.session_state["explain_stage"]),
+            on_change=while_paused(
+                state, lambda: state.show_stage(st.session_state["explain_stage"])
+            ),
             help=T["explain_stages_help"],
         )
         for k, part in enumerate((_forward, _loss, _backward, _update), start=1):

@@ -8,6 +8,7 @@ are the page's callbacks; Streamlit runs them before the rerun the click starts.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -239,3 +240,19 @@ def still_playing() -> bool:
     """Read through st.session_state on purpose: each read is a point where Streamlit can stop
     a running rerun, so a Pause click ends a max-speed catch-up at once."""
     return st.session_state[SLOT].playing
+
+
+def while_paused(state: PageState, action: Callable[[], None]) -> Callable[[], None]:
+    """The on_change of a widget drawn only while paused (the replay slider, the explain panel).
+
+    Pressing Train removes such a widget, but a timer tick can leave the browser before the
+    run that removed it has arrived: the tick still carries the widget's last value, which the
+    server, having dropped the widget, takes for a change. On 2 busy cores the replay slider's
+    stale value paused 2 of 6 runs as they started. While playing, a change is always stale.
+    """
+
+    def callback() -> None:
+        if not state.playing:
+            action()
+
+    return callback
