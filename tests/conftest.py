@@ -45,10 +45,16 @@ APP_PATH_ENV = "FITLAB_TEST_APP"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs a real server or browser as `browser`."""
+    """Mark every test that needs a real server or browser as `browser`.
+
+    Under pytest-xdist (`-n 2 --dist loadgroup`, pyproject's addopts) they also share one
+    xdist group: one worker runs them one after another on one server and one Chromium, as
+    without xdist, while the other worker takes the in-process tests beside them.
+    """
     for item in items:
         if BROWSER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session", autouse=True)
