@@ -37,6 +37,7 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/fitlab-replicas.XXXXXX")"
 chmod 711 "$TMP"
 PIDS=()
 
+# shellcheck disable=SC2329  # called by the EXIT trap below
 cleanup() {
     trap - EXIT INT TERM
     local pid
