@@ -18,6 +18,11 @@ frame intervals (median, p95, longest stall), time from the click to the last fr
 latency (click Pause once the run is 40% through, to the last status change; then Train again)
 and errors (page exceptions, Streamlit exception elements). The server's CPU seconds and peak
 RSS (with its children, by psutil, sampled while polling) are per scenario. Prints markdown.
+
+In a class every student's browser runs on the student's own machine; here all N share the
+server's cores. `--browser-nice` (10 by default, 0 to turn it off) starts Chromium at a lower
+priority, so that the students' drawing takes the cores the server leaves, as it would cost
+the server nothing in a classroom; the server's own figures are then the server's.
 """
 
 from __future__ import annotations
@@ -333,6 +338,16 @@ def table(results: list[Result], load: list[tuple[float, float, float]]) -> str:
     return "\n".join(lines)
 
 
+def nice_chromium(niceness: int, folder: Path) -> str:
+    """An executable that starts Chromium at `niceness` (its renderers inherit it)."""
+    if niceness == 0:
+        return CHROMIUM
+    wrapper = folder / "chromium"
+    wrapper.write_text(f'#!/bin/sh\nexec nice -n {niceness} {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20)
@@ -340,12 +355,20 @@ def main() -> int:
     parser.add_argument("--preset", default="blog-quadratic", choices=sorted(PRESETS))
     parser.add_argument("--speed", default="max", choices=("slow", "normal", "fast", "max"))
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="the checkout to serve")
+    parser.add_argument(
+        "--browser-nice", type=int, default=10, help="Chromium's niceness (0: the server's)"
+    )
     args = parser.parse_args()
     names = ["shared", "seeds", "lr"] if args.scenario == "all" else [args.scenario]
-    print(f"nproc {os.cpu_count()}, root {args.root}, students {args.students}", flush=True)
+    print(
+        f"nproc {os.cpu_count()}, root {args.root}, students {args.students}, "
+        f"browser niceness {args.browser_nice}",
+        flush=True,
+    )
     results, load = [], []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
+        chromium = nice_chromium(args.browser_nice, Path(tmp))
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for name in names:
             server = Server(args.root)  # one server per scenario: cold caches, its own peak
             try:
