@@ -172,6 +172,26 @@ class Result:
     peak_mb: float
     errors: int
 
+    @classmethod
+    def of(cls, name, students, finished, intervals, stalls, lasts, pauses, cpu, peak_mb, errors):
+        """The row from per-student lists: frame gaps and pauses in ms, last frames in s."""
+        q = statistics.quantiles(intervals, n=20) if len(intervals) > 1 else [0.0] * 19
+        return cls(
+            scenario=name,
+            students=students,
+            finished=finished,
+            median_ms=statistics.median(intervals) if intervals else 0.0,
+            p95_ms=q[18],
+            stall_ms=max(stalls, default=0.0),
+            last_frame_s=statistics.median(lasts) if lasts else 0.0,
+            last_frame_max_s=max(lasts, default=0.0),
+            pause_ms=statistics.median(pauses) if pauses else 0.0,
+            pause_max_ms=max(pauses, default=0.0),
+            cpu_s=cpu,
+            peak_mb=peak_mb,
+            errors=errors,
+        )
+
 
 def query(preset: str, speed: str, **fields) -> dict[str, str]:
     """The preset's link with `fields` changed, written as fields (how ui/share.py writes it)."""
@@ -273,21 +293,8 @@ def run_scenario(name: str, students: list[Student], server: Server) -> Result:
         stalls.append(max(gaps, default=0.0))
         paused_for = (resume - pause) if pause is not None and resume is not None else 0.0
         lasts.append((changes[-1][0] - t_train - paused_for) / 1000)
-    q = statistics.quantiles(intervals, n=20) if len(intervals) > 1 else [0.0] * 19
-    return Result(
-        scenario=name,
-        students=len(students),
-        finished=finished,
-        median_ms=statistics.median(intervals) if intervals else 0.0,
-        p95_ms=q[18],
-        stall_ms=max(stalls, default=0.0),
-        last_frame_s=statistics.median(lasts) if lasts else 0.0,
-        last_frame_max_s=max(lasts, default=0.0),
-        pause_ms=statistics.median(pauses) if pauses else 0.0,
-        pause_max_ms=max(pauses, default=0.0),
-        cpu_s=cpu,
-        peak_mb=server.peak_mb,
-        errors=errors,
+    return Result.of(
+        name, len(students), finished, intervals, stalls, lasts, pauses, cpu, server.peak_mb, errors
     )
 
 

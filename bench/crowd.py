@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import os
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -224,21 +223,8 @@ def summarize(name: str, students: list[Student], cpu: float, peak_mb: float) ->
         stalls.append(max(gaps, default=0.0))
         paused_for = (resume - pause) if pause is not None and resume is not None else 0.0
         lasts.append(times[-1] - t_train - paused_for)
-    q = statistics.quantiles(intervals, n=20) if len(intervals) > 1 else [0.0] * 19
-    return Result(
-        scenario=name,
-        students=len(students),
-        finished=finished,
-        median_ms=statistics.median(intervals) if intervals else 0.0,
-        p95_ms=q[18],
-        stall_ms=max(stalls, default=0.0),
-        last_frame_s=statistics.median(lasts) if lasts else 0.0,
-        last_frame_max_s=max(lasts, default=0.0),
-        pause_ms=statistics.median(pauses) if pauses else 0.0,
-        pause_max_ms=max(pauses, default=0.0),
-        cpu_s=cpu,
-        peak_mb=peak_mb,
-        errors=errors,
+    return Result.of(
+        name, len(students), finished, intervals, stalls, lasts, pauses, cpu, peak_mb, errors
     )
 
 
