@@ -8,13 +8,13 @@ training advances only when some session pulls past what is computed, so a close
 from __future__ import annotations
 
 import bisect
+import collections
 import contextlib
 import dataclasses
 import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
 
 import numpy as np
 import pandas as pd
@@ -185,7 +185,6 @@ class SharedRun:
         limit: int | None = None,
         *,
         between: Callable[[], object] | None = None,
-        gate: AbstractContextManager[object] | None = None,
     ) -> Snapshot | None:
         """The newest frame within `budget` seconds of training past `step`, and `limit` frames.
 
@@ -194,39 +193,21 @@ class SharedRun:
         first run instead of jumping to the end; new frames are charged their real cost.
         `between` is called after each frame, outside the lock (the page uses it to let
         Streamlit stop the rerun when a Pause arrives). None when the run has ended.
-
-        `gate` (a threading.BoundedSemaphore shared by the process) is entered before the first
-        frame that must be trained, and left on return: with ten students on ten seeds, ten
-        threads trained at once on two cores, each with a sliver of the GIL, and the slowest
-        rerun took 3.6 s (issue 20); a bound on trainers makes the others queue in turn (a
-        Condition wakes its waiters first come, first served) for at most one budget each.
-        Replaying computed frames never waits for it.
+        How many pages may catch up at once is the page's frame gate (a TurnGate).
         """
         start = self._clock_at(step)
-        with contextlib.ExitStack() as held:
-            waiting = [gate] if gate is not None else []  # emptied once entered
-
-            def pull(after: int) -> Snapshot | None:
-                if waiting and self._needs_training(after):
-                    held.enter_context(waiting.pop())
-                return self.after(after)
-
-            latest = pull(step)
-            count = 1
-            while latest is not None and not latest.diverged and (limit is None or count < limit):
-                if self._clock_at(latest.step) - start >= budget:
-                    break
-                if between is not None:
-                    between()
-                nxt = pull(latest.step)
-                if nxt is None:
-                    break
-                latest, count = nxt, count + 1
-            return latest
-
-    def _needs_training(self, step: int) -> bool:
-        """True when the frame after `step` is not computed yet and the run goes on."""
-        return not self.done and self._find_after(step) is None
+        latest = self.after(step)
+        count = 1
+        while latest is not None and not latest.diverged and (limit is None or count < limit):
+            if self._clock_at(latest.step) - start >= budget:
+                break
+            if between is not None:
+                between()
+            nxt = self.after(latest.step)
+            if nxt is None:
+                break
+            latest, count = nxt, count + 1
+        return latest
 
     def _clock_at(self, step: int) -> float:
         """Training seconds spent up to the newest snapshot at or before `step` (0 before any)."""
@@ -265,6 +246,71 @@ class SharedRun:
             frames = [frames[0], *frames[1:-1][1::2], frames[-1]]
         self._frames = frames
         return frames[-1]
+
+
+class TurnGate:
+    """At most `slots` holders at once, the others let in first come, first served.
+
+    threading.Semaphore is not fair: a freed slot goes to whichever thread reaches it first,
+    and a woken waiter that loses that race waits again at the back of the queue. Twenty
+    students' frames on one server, each a new thread arriving as its last frame ended, left
+    some pages waiting 27 s between frames (bench/crowd.py); here a freed slot is handed
+    straight to the longest waiter.
+    """
+
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError(f"a gate needs at least one slot; got {slots}")
+        self.slots = slots
+        self._free = slots
+        self._lock = threading.Lock()
+        self._queue: collections.deque[threading.Event] = collections.deque()
+
+    @contextlib.contextmanager
+    def turn(self, between: Callable[[], object] | None = None, poll: float = 0.05):
+        """Hold a slot for the `with` block; `between` is called every `poll` s while queued.
+
+        An exception from `between` (the page's Pause, a closed tab) leaves the queue at once,
+        and a slot handed over meanwhile goes on to the next in line.
+        """
+        self._enter(between, poll)
+        try:
+            yield self
+        finally:
+            self._leave()
+
+    @property
+    def waiting(self) -> int:
+        """How many threads are queued for a slot."""
+        with self._lock:
+            return len(self._queue)
+
+    def _enter(self, between: Callable[[], object] | None, poll: float) -> None:
+        with self._lock:
+            if self._free and not self._queue:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._queue.append(turn)
+        try:
+            while not turn.wait(poll):  # set, under the lock, by the holder handing its slot on
+                if between is not None:
+                    between()
+        except BaseException:
+            with self._lock:
+                handed = turn.is_set()
+                if not handed:
+                    self._queue.remove(turn)
+            if handed:
+                self._leave()
+            raise
+
+    def _leave(self) -> None:
+        with self._lock:
+            if self._queue:
+                self._queue.popleft().set()
+            else:
+                self._free += 1
 
 
 def as_frame(snap: Snapshot) -> Snapshot:

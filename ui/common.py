@@ -6,7 +6,6 @@ import gc
 import logging
 import math
 import os
-import threading
 
 import pandas as pd
 import streamlit as st
@@ -16,7 +15,7 @@ from fitcore.advice import suggest_lr
 from fitcore.codegen import export_script
 from fitcore.explain import Explainer, ExplainError, StepExplained
 from fitcore.models import describe_run
-from fitcore.player import SharedRun
+from fitcore.player import SharedRun, TurnGate
 from fitcore.sweeps import SharedSweep
 from fitcore.train import train_iter
 
@@ -85,13 +84,16 @@ def _not_a_stale_tick(record: logging.LogRecord) -> bool:
 
 
 @st.cache_resource
-def training_gate() -> threading.BoundedSemaphore:
-    """How many page reruns of this server may train at once (SharedRun.catch_up's gate).
+def frame_gate() -> TurnGate:
+    """How many live-frame reruns of this server may draw or train at once: one per core.
 
-    One per core: more trainers than cores only share the GIL and the cores more thinly, and
-    in a crowd on many seeds some pages then stalled for seconds while others ran on.
+    A thread waiting here holds no GIL. Without it, twenty students' frames ran at once, each
+    with a sliver of the GIL, and so did the event loop that sends their messages: the server
+    finished every run in time, but its frames reached the pages 10-20 s late, and the pages'
+    timers went on ticking for frames already drawn (bench/crowd.py, issue 20). Earlier this
+    bounded only training (catch_up's gate); inside this bound that one never waited.
     """
-    return threading.BoundedSemaphore(max(1, len(os.sched_getaffinity(0))))
+    return TurnGate(max(1, len(os.sched_getaffinity(0))))
 
 
 @st.cache_resource(max_entries=32, ttl=3600)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -10,17 +11,17 @@ import streamlit as st
 from fitcore import FitConfig, charts
 from fitcore.data import near
 from fitcore.models import equation
-from fitcore.player import SharedRun, residuals
+from fitcore.player import SharedRun, TurnGate, residuals
 from fitcore.train import one_thread
 from ui import a11y, explain
 from ui.common import (
     axis_titles,
     chart_labels,
     fmt,
+    frame_gate,
     guarded,
     model_text,
     suggested_lr,
-    training_gate,
 )
 from ui.edits import edit_points
 from ui.state import PageState, still_playing
@@ -34,6 +35,11 @@ from ui.state import PageState, still_playing
 # contends with drawing for the GIL).
 INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.2}
 MAX_BUDGET = 0.18
+# In a crowd each turn at the frame gate trains less, so that every page's next turn comes round
+# within about CROWD_ROUND_S: twenty students on twenty seeds waited 2.4 s between frames at the
+# full budget (bench/crowd.py). The whole run takes a little longer (more frames are drawn).
+CROWD_ROUND_S = 0.6
+MIN_BUDGET = 0.03
 # At max a fast machine could train a whole run in one budget: each rerun skips at most enough
 # frames that a student still sees this many (the parabola taking shape, not just its end).
 MIN_FRAMES_AT_MAX = 12
@@ -46,7 +52,6 @@ def live(state: PageState, T, run: SharedRun) -> None:
     starts when the fragment is registered, and ticks that arrived while the page was still
     drawing would advance frames no student saw.
     """
-    cfg = state.cfg
     full_run = [True]  # the first call is this full run's; timer ticks come after it
 
     def frame_area() -> None:
@@ -55,46 +60,61 @@ def live(state: PageState, T, run: SharedRun) -> None:
             state.full_rerun = False
             st.rerun()  # a button inside this fragment changed a setting in the sidebar
         ticked, full_run[0] = not full_run[0], False
-        frame = run.frame_at(state.cursor)
-        # a full run (opening a link with autoplay, pressing Train) first shows where it is
-        advance, state.advance = state.advance, False
-        if advance or (state.playing and ticked):
-            if state.playing and state.speed == "max":
-                nxt = run.catch_up(
-                    frame.step,
-                    MAX_BUDGET,
-                    max_frames_per_rerun(cfg),
-                    between=still_playing,
-                    gate=training_gate(),
-                )
-            else:
-                nxt = run.after(frame.step)
-            if nxt is not None:
-                frame = nxt
-            if state.playing and (nxt is None or frame.diverged or run.is_last(frame.step)):
-                # the last frame first, here: the whole page's rerun below draws the sidebar
-                # and the tabs before it reaches the status again (bench/page.py, final frame)
-                draw(state, T, run, frame)
-                state.cursor, state.playing = frame.step, False
-                st.rerun()  # the whole page: stops the timer, relabels, adds the paused panels
-        elif not state.playing and frame.step < state.cursor:
-            # Step with the explain panel open walked past the frame: the run catches up to
-            # the cursor (its history, the replay and the end follow), and a step it keeps
-            # no frame of comes from the explain replay
-            while (nxt := run.after(frame.step)) is not None and nxt.step <= state.cursor:
-                frame = nxt
-                if frame.diverged:
-                    break
-            if frame.step != state.cursor and not frame.diverged:
-                frame = explain.exact_frame(state, run) or frame
-        draw(state, T, run, frame)  # moves the cursor once the frame's status is on its way
-        if state.playing and state.speed != "max":
-            # the next frame trains while the browser draws this one, so the next rerun
-            # only draws (at max each rerun trains for its budget instead)
-            run.prefetch(frame.step)
+        gate = frame_gate()
+        # A tick waits its turn (see frame_gate); a full run's first drawing of the frame on
+        # screen does not, as the rest of the page it draws does not
+        with gate.turn(between=still_playing) if ticked else contextlib.nullcontext():
+            _frame(state, T, run, ticked, gate)
 
     every = INTERVALS[state.speed] if state.playing else None
     st.fragment(run_every=every)(lambda: guarded(T, frame_area))()
+
+
+def _frame(state: PageState, T, run: SharedRun, ticked: bool, gate: TurnGate) -> None:
+    """The live area's frame for this rerun: where the run is, or the next one when playing."""
+    cfg = state.cfg
+    frame = run.frame_at(state.cursor)
+    # a full run (opening a link with autoplay, pressing Train) first shows where it is
+    advance, state.advance = state.advance, False
+    if advance or (state.playing and ticked):
+        if state.playing and state.speed == "max":
+            nxt = run.catch_up(
+                frame.step,
+                budget(gate),
+                max_frames_per_rerun(cfg),
+                between=still_playing,
+            )
+        else:
+            nxt = run.after(frame.step)
+        if nxt is not None:
+            frame = nxt
+        if state.playing and (nxt is None or frame.diverged or run.is_last(frame.step)):
+            # the last frame first, here: the whole page's rerun below draws the sidebar
+            # and the tabs before it reaches the status again (bench/page.py, final frame)
+            draw(state, T, run, frame)
+            state.cursor, state.playing = frame.step, False
+            st.rerun()  # the whole page: stops the timer, relabels, adds the paused panels
+    elif not state.playing and frame.step < state.cursor:
+        # Step with the explain panel open walked past the frame: the run catches up to
+        # the cursor (its history, the replay and the end follow), and a step it keeps
+        # no frame of comes from the explain replay
+        while (nxt := run.after(frame.step)) is not None and nxt.step <= state.cursor:
+            frame = nxt
+            if frame.diverged:
+                break
+        if frame.step != state.cursor and not frame.diverged:
+            frame = explain.exact_frame(state, run) or frame
+    draw(state, T, run, frame)  # moves the cursor once the frame's status is on its way
+    if state.playing and state.speed != "max":
+        # the next frame trains while the browser draws this one, so the next rerun
+        # only draws (at max each rerun trains for its budget instead)
+        run.prefetch(frame.step)
+
+
+def budget(gate: TurnGate) -> float:
+    """Seconds one rerun at max may train: MAX_BUDGET, less while others queue at the gate."""
+    turns = 1 + gate.waiting / gate.slots  # gate rounds until this page's next turn
+    return min(MAX_BUDGET, max(MIN_BUDGET, CROWD_ROUND_S / turns))
 
 
 def max_frames_per_rerun(cfg: FitConfig) -> int:
