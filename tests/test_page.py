@@ -105,6 +105,30 @@ def test_a_tick_carrying_a_paused_only_widget_leaves_the_run_playing(stale_key):
     assert status(at) == "step 200 / 5000"
 
 
+def test_a_pause_that_lands_while_a_playing_frame_draws_breaks_nothing(monkeypatch):
+    # Streamlit's fastReruns runs a Pause's rerun on a new thread while the playing one draws
+    # on: before, a frame that began playing and ended paused asked its non-selectable fit
+    # chart for a selection and showed an internal error (bench/crowd.py, the teacher's link)
+    from ui import live
+
+    at = click(open_page(), "train")
+    state = at.session_state["page"]
+    assert state.playing
+    drawn = live.live_chart
+
+    def paused_after_the_fit_chart(structure, *args, **kwargs):
+        chart = drawn(structure, *args, **kwargs)
+        if structure[0] == "fit":
+            state.pause()  # what the Pause's own rerun does meanwhile, on its thread
+        return chart
+
+    monkeypatch.setattr(live, "live_chart", paused_after_the_fit_chart)
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error  # no "internal error" message either
+    assert not state.playing
+
+
 def train_label(at: AppTest) -> str:
     return at.button(key="train").label
 

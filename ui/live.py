@@ -126,6 +126,11 @@ def max_frames_per_rerun(cfg: FitConfig) -> int:
 def draw(state: PageState, T, run: SharedRun, frame) -> None:
     """Status, metrics, both charts and the model panel for one frame."""
     cfg = state.cfg
+    # Read once: with Streamlit's fastReruns (Community Cloud forces it) a Pause's rerun starts
+    # on a new thread while this one draws on to its next Streamlit call, and a frame that
+    # began as playing and ended as paused asked a non-selectable chart for its selection
+    # (bench/crowd.py, the teacher's link: one traceback in twenty students).
+    paused = not state.playing
     # after a divergence, the last good fit stays
     shown = run.last_good(frame.step) if frame.diverged else frame
     with st.container(key="status"):
@@ -159,18 +164,17 @@ def draw(state: PageState, T, run: SharedRun, frame) -> None:
             st.metric(T["b"], fmt(shown.params["b"]))
         else:
             st.metric(T["grad_norm"], fmt(shown.grad_norm))
-    selection = _charts(state, T, run, frame, shown)
-    if not state.playing:
+    selection = _charts(state, T, run, frame, shown, editable=paused)
+    if paused:
         edit_points(state, T, run, selection)
         explain.panel(state, T, run, frame)
     _model_panel(state, T, shown)
 
 
-def _charts(state: PageState, T, run: SharedRun, frame, shown):
+def _charts(state: PageState, T, run: SharedRun, frame, shown, *, editable: bool):
     """The fit chart (points clickable while paused) and the loss chart, side by side."""
     cfg, display, scene = state.cfg, state.display, run.scene
     labels = chart_labels(T)
-    editable = not state.playing
     points = scene.points
     if state.edits.added:
         is_added = near(points, state.edits.added)
