@@ -164,6 +164,8 @@ class Result:
     median_ms: float
     p95_ms: float
     stall_ms: float  # longest gap between two frames on any page
+    first_s: float  # median over clicks, Train (or resume) to the first new frame
+    first_max_s: float
     last_frame_s: float  # median over pages, click to the last frame
     last_frame_max_s: float
     pause_ms: float  # median click-Pause to the last status change
@@ -173,8 +175,22 @@ class Result:
     errors: int
 
     @classmethod
-    def of(cls, name, students, finished, intervals, stalls, lasts, pauses, cpu, peak_mb, errors):
-        """The row from per-student lists: frame gaps and pauses in ms, last frames in s."""
+    def of(
+        cls,
+        name,
+        students,
+        finished,
+        intervals,
+        stalls,
+        firsts,
+        lasts,
+        pauses,
+        cpu,
+        peak_mb,
+        errors,
+    ):
+        """The row from per-student lists: frame gaps and pauses in ms, first and last frames
+        in s."""
         q = statistics.quantiles(intervals, n=20) if len(intervals) > 1 else [0.0] * 19
         return cls(
             scenario=name,
@@ -183,6 +199,8 @@ class Result:
             median_ms=statistics.median(intervals) if intervals else 0.0,
             p95_ms=q[18],
             stall_ms=max(stalls, default=0.0),
+            first_s=statistics.median(firsts) if firsts else 0.0,
+            first_max_s=max(firsts, default=0.0),
             last_frame_s=statistics.median(lasts) if lasts else 0.0,
             last_frame_max_s=max(lasts, default=0.0),
             pause_ms=statistics.median(pauses) if pauses else 0.0,
@@ -264,7 +282,8 @@ def run_scenario(name: str, students: list[Student], server: Server) -> Result:
                 s.done = True
         time.sleep(0.05)
     cpu = server.cpu() - cpu0
-    intervals, stalls, lasts, pauses, errors, finished = [], [], [], [], 0, 0
+    intervals, stalls, firsts, lasts, pauses = [], [], [], [], []
+    errors = finished = 0
     for s in students:
         data = s.page.evaluate("() => window.__fl")
         errors += len(s.errors) + len(data["errors"])
@@ -286,15 +305,28 @@ def run_scenario(name: str, students: list[Student], server: Server) -> Result:
         gaps = [
             b - a for part in (playing, playing_after) for a, b in zip(part, part[1:], strict=False)
         ]
-        # the first frame after a click counts too: a page that waits before it stalls
-        if playing:
-            gaps.append(playing[0] - t_train)
+        # a click's first frame waits for the click's own rerun: reported apart from the stalls
+        firsts += [
+            (part[0] - t) / 1000
+            for part, t in ((playing, t_train), (playing_after, resume))
+            if part
+        ]
         intervals += gaps
         stalls.append(max(gaps, default=0.0))
         paused_for = (resume - pause) if pause is not None and resume is not None else 0.0
         lasts.append((changes[-1][0] - t_train - paused_for) / 1000)
     return Result.of(
-        name, len(students), finished, intervals, stalls, lasts, pauses, cpu, server.peak_mb, errors
+        name,
+        len(students),
+        finished,
+        intervals,
+        stalls,
+        firsts,
+        lasts,
+        pauses,
+        cpu,
+        server.peak_mb,
+        errors,
     )
 
 
@@ -316,14 +348,16 @@ def scenario(name: str, n: int, args, browser, server: Server) -> Result:
 def table(results: list[Result], load: list[tuple[float, float, float]]) -> str:
     head = (
         "| scenario | students | finished | frame interval median / p95 (ms) | longest stall (ms) "
-        "| click to last frame median / max (s) | pause median / max (ms) "
+        "| click to first frame median / max (s) | click to last frame median / max (s) "
+        "| pause median / max (ms) "
         "| server CPU per student (s) | peak RSS (MB) | errors |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
     for r in results:
         lines.append(
             f"| {r.scenario} | {r.students} | {r.finished} | {r.median_ms:.0f} / {r.p95_ms:.0f} "
-            f"| {r.stall_ms:.0f} | {r.last_frame_s:.1f} / {r.last_frame_max_s:.1f} "
+            f"| {r.stall_ms:.0f} | {r.first_s:.1f} / {r.first_max_s:.1f} "
+            f"| {r.last_frame_s:.1f} / {r.last_frame_max_s:.1f} "
             f"| {r.pause_ms:.0f} / {r.pause_max_ms:.0f} | {r.cpu_s / r.students:.2f} "
             f"| {r.peak_mb:.0f} | {r.errors} |"
         )

@@ -199,7 +199,8 @@ async def run_scenario(name: str, students: list[Student], server: Server) -> Re
 
 
 def summarize(name: str, students: list[Student], cpu: float, peak_mb: float) -> Result:
-    intervals, stalls, lasts, pauses, errors, finished = [], [], [], [], 0, 0
+    intervals, stalls, firsts, lasts, pauses = [], [], [], [], []
+    errors = finished = 0
     for s in students:
         errors += len(s.errors)
         finished += bool(s.changes) and s.changes[-1][1] == s.changes[-1][2]
@@ -217,14 +218,24 @@ def summarize(name: str, students: list[Student], cpu: float, peak_mb: float) ->
             for part in (playing, after)
             for a, b in zip(part, part[1:], strict=False)
         ]
-        if playing:
-            gaps.append((playing[0] - t_train) * 1000)  # a page that waits before it stalls
+        # a click's first frame waits for the click's own rerun: reported apart from the stalls
+        firsts += [part[0] - t for part, t in ((playing, t_train), (after, resume)) if part]
         intervals += gaps
         stalls.append(max(gaps, default=0.0))
         paused_for = (resume - pause) if pause is not None and resume is not None else 0.0
         lasts.append(times[-1] - t_train - paused_for)
     return Result.of(
-        name, len(students), finished, intervals, stalls, lasts, pauses, cpu, peak_mb, errors
+        name,
+        len(students),
+        finished,
+        intervals,
+        stalls,
+        firsts,
+        lasts,
+        pauses,
+        cpu,
+        peak_mb,
+        errors,
     )
 
 
