@@ -8,6 +8,7 @@ page's own scripts) and asserts on that sequence, never on time.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from urllib.parse import urlencode, urlparse
 
 from tests.conftest import wait_for_app_idle
@@ -56,6 +57,20 @@ def wait_shown(page, step: int) -> list[int]:
     return shown(page)
 
 
+def frame_by_frame(shown: list[int], frames: list[int]) -> bool:
+    """The page showed the run frame by frame: from its first frame to its last, in order,
+    never two frames in a row missing.
+
+    A browser starved of CPU can paint two status updates that arrive close together in one
+    go (CI, both cores busy: one frame in 11 or 16 went unseen in 2 of 3 runs, a different one
+    each time); the faults these tests guard against skipped 6 frames at the start, or all.
+    """
+    if not shown or shown[0] != frames[0] or shown[-1] != frames[-1] or shown != sorted(shown):
+        return False
+    index = [frames.index(step) for step in shown if step in frames]
+    return len(index) == len(shown) and all(b - a <= 2 for a, b in itertools.pairwise(index))
+
+
 def train(page) -> None:
     page.locator(".st-key-train button").click(timeout=LOAD_TIMEOUT_MS)
 
@@ -71,7 +86,7 @@ def test_an_autoplay_link_shows_the_run_from_step_0(app_server, browser):
     with student(browser) as page:
         page.goto(address, timeout=LOAD_TIMEOUT_MS)
         steps = wait_shown(page, 1000)
-    assert steps == list(range(0, 1001, 100))
+    assert frame_by_frame(steps, list(range(0, 1001, 100)))
 
 
 def test_the_second_student_on_a_computed_run_sees_every_frame(app_server, browser):
@@ -83,7 +98,7 @@ def test_the_second_student_on_a_computed_run_sees_every_frame(app_server, brows
     with student(browser) as second:
         open_and_wait(second, url(app_server, **query, speed="slow"))
         train(second)
-        assert wait_shown(second, 1500) == list(range(0, 1501, 100))
+        assert frame_by_frame(wait_shown(second, 1500), list(range(0, 1501, 100)))
 
 
 def test_the_second_student_at_max_sees_the_parabola_take_shape(app_server, browser):

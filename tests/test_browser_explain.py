@@ -62,6 +62,10 @@ def test_the_panel_walks_one_update_by_its_stages_with_the_runs_numbers(
     for shown in (2, 3, 4):
         click(page, app_idle, "step")
         assert status(page) == (11, 40)
+        # the stage's heading: on a busy machine the panel can be painted after the rerun ends
+        page.locator(".st-key-explain").get_by_text(f"{shown} · ").first.wait_for(
+            timeout=LOAD_TIMEOUT_MS
+        )
         assert f"{shown} · " in panel_text(page)
 
     page.get_by_role("tab", name=T["landscape_panel"]).click()
