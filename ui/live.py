@@ -35,9 +35,10 @@ from ui.state import PageState, still_playing
 # contends with drawing for the GIL).
 INTERVALS = {"slow": 0.33, "normal": 0.1, "fast": 0.033, "max": 0.2}
 MAX_BUDGET = 0.18
-# In a crowd each turn at the frame gate trains less, so that every page's next turn comes round
-# within about CROWD_ROUND_S: twenty students on twenty seeds waited 2.4 s between frames at the
-# full budget (bench/crowd.py). The whole run takes a little longer (more frames are drawn).
+# In a crowd each turn at the frame gate trains less, so that a page waits for about
+# CROWD_ROUND_S of the others' training before its next turn: twenty students on twenty seeds
+# waited 2.4 s between frames at the full budget, 1.1 s with this (bench/crowd.py; the rest of
+# a turn is drawing). The whole run takes a little longer, as more frames are drawn.
 CROWD_ROUND_S = 0.6
 MIN_BUDGET = 0.03
 # At max a fast machine could train a whole run in one budget: each rerun skips at most enough
