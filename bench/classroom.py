@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import itertools
 import os
 import socket
 import statistics
@@ -175,40 +176,57 @@ class Result:
     errors: int
 
     @classmethod
-    def of(
-        cls,
-        name,
-        students,
-        finished,
-        intervals,
-        stalls,
-        firsts,
-        lasts,
-        pauses,
-        cpu,
-        peak_mb,
-        errors,
-    ):
-        """The row from per-student lists: frame gaps and pauses in ms, first and last frames
-        in s."""
-        q = statistics.quantiles(intervals, n=20) if len(intervals) > 1 else [0.0] * 19
+    def of(cls, name, students, finished, tally: Tally, cpu, peak_mb, errors) -> Result:
+        """The row from a scenario's tally."""
+        gaps = tally.intervals
+        q = statistics.quantiles(gaps, n=20) if len(gaps) > 1 else [0.0] * 19
         return cls(
             scenario=name,
             students=students,
             finished=finished,
-            median_ms=statistics.median(intervals) if intervals else 0.0,
+            median_ms=statistics.median(gaps) if gaps else 0.0,
             p95_ms=q[18],
-            stall_ms=max(stalls, default=0.0),
-            first_s=statistics.median(firsts) if firsts else 0.0,
-            first_max_s=max(firsts, default=0.0),
-            last_frame_s=statistics.median(lasts) if lasts else 0.0,
-            last_frame_max_s=max(lasts, default=0.0),
-            pause_ms=statistics.median(pauses) if pauses else 0.0,
-            pause_max_ms=max(pauses, default=0.0),
+            stall_ms=max(tally.stalls, default=0.0),
+            first_s=statistics.median(tally.firsts) if tally.firsts else 0.0,
+            first_max_s=max(tally.firsts, default=0.0),
+            last_frame_s=statistics.median(tally.lasts) if tally.lasts else 0.0,
+            last_frame_max_s=max(tally.lasts, default=0.0),
+            pause_ms=statistics.median(tally.pauses) if tally.pauses else 0.0,
+            pause_max_ms=max(tally.pauses, default=0.0),
             cpu_s=cpu,
             peak_mb=peak_mb,
             errors=errors,
         )
+
+
+@dataclasses.dataclass
+class Tally:
+    """A scenario's per-student figures, one student at a time: gaps and pauses in ms, first
+    and last frames in s."""
+
+    intervals: list[float] = dataclasses.field(default_factory=list)
+    stalls: list[float] = dataclasses.field(default_factory=list)
+    firsts: list[float] = dataclasses.field(default_factory=list)
+    lasts: list[float] = dataclasses.field(default_factory=list)
+    pauses: list[float] = dataclasses.field(default_factory=list)
+
+    def add(
+        self, times: list[float], t_train: float, pause: float | None, resume: float | None
+    ) -> None:
+        """One student's status changes and clicks (Train, Pause, Train again), in seconds."""
+        playing = [t for t in times if t >= t_train and (pause is None or t < pause)]
+        after: list[float] = []
+        if pause is not None and resume is not None:
+            before = [t for t in times if pause <= t < resume]
+            self.pauses.append((before[-1] - pause) * 1000 if before else 0.0)
+            after = [t for t in times if t >= resume]
+        gaps = [(b - a) * 1000 for part in (playing, after) for a, b in itertools.pairwise(part)]
+        # a click's first frame waits for the click's own rerun: reported apart from the stalls
+        self.firsts += [part[0] - t for part, t in ((playing, t_train), (after, resume)) if part]
+        self.intervals += gaps
+        self.stalls.append(max(gaps, default=0.0))
+        paused_for = (resume - pause) if pause is not None and resume is not None else 0.0
+        self.lasts.append(times[-1] - t_train - paused_for)
 
 
 def query(preset: str, speed: str, **fields) -> dict[str, str]:
@@ -282,8 +300,7 @@ def run_scenario(name: str, students: list[Student], server: Server) -> Result:
                 s.done = True
         time.sleep(0.05)
     cpu = server.cpu() - cpu0
-    intervals, stalls, firsts, lasts, pauses = [], [], [], [], []
-    errors = finished = 0
+    tally, errors, finished = Tally(), 0, 0
     for s in students:
         data = s.page.evaluate("() => window.__fl")
         errors += len(s.errors) + len(data["errors"])
@@ -292,42 +309,11 @@ def run_scenario(name: str, students: list[Student], server: Server) -> Result:
         finished += bool(changes) and changes[-1][1].split("/")[0] == changes[-1][1].split("/")[1]
         if not clicks or not changes:
             continue
-        t_train = clicks[0][0]
-        pause = next((c[0] for c in clicks if c[1] == "pause"), None)
-        resume = next((c[0] for c in clicks[1:] if c[1] == "train"), None)
-        playing = [t for t, _ in changes if t >= t_train and (pause is None or t < pause)]
-        if pause is not None and resume is not None:
-            before = [t for t, _ in changes if pause <= t < resume]
-            pauses.append((before[-1] - pause) if before else 0.0)
-            playing_after = [t for t, _ in changes if t >= resume]
-        else:
-            playing_after = []
-        gaps = [
-            b - a for part in (playing, playing_after) for a, b in zip(part, part[1:], strict=False)
-        ]
-        # a click's first frame waits for the click's own rerun: reported apart from the stalls
-        firsts += [
-            (part[0] - t) / 1000
-            for part, t in ((playing, t_train), (playing_after, resume))
-            if part
-        ]
-        intervals += gaps
-        stalls.append(max(gaps, default=0.0))
-        paused_for = (resume - pause) if pause is not None and resume is not None else 0.0
-        lasts.append((changes[-1][0] - t_train - paused_for) / 1000)
-    return Result.of(
-        name,
-        len(students),
-        finished,
-        intervals,
-        stalls,
-        firsts,
-        lasts,
-        pauses,
-        cpu,
-        server.peak_mb,
-        errors,
-    )
+        seconds = [t / 1000 for t, _ in changes]  # the page's clock is in ms
+        pause = next((c[0] / 1000 for c in clicks if c[1] == "pause"), None)
+        resume = next((c[0] / 1000 for c in clicks[1:] if c[1] == "train"), None)
+        tally.add(seconds, clicks[0][0] / 1000, pause, resume)
+    return Result.of(name, len(students), finished, tally, cpu, server.peak_mb, errors)
 
 
 def scenario(name: str, n: int, args, browser, server: Server) -> Result:

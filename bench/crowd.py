@@ -41,6 +41,7 @@ from bench.classroom import (  # noqa: E402
     RUN_TIMEOUT_S,
     Result,
     Server,
+    Tally,
     query,
     table,
 )
@@ -199,44 +200,15 @@ async def run_scenario(name: str, students: list[Student], server: Server) -> Re
 
 
 def summarize(name: str, students: list[Student], cpu: float, peak_mb: float) -> Result:
-    intervals, stalls, firsts, lasts, pauses = [], [], [], [], []
-    errors = finished = 0
+    tally, errors, finished = Tally(), 0, 0
     for s in students:
         errors += len(s.errors)
         finished += bool(s.changes) and s.changes[-1][1] == s.changes[-1][2]
         trains = [t for t, key in s.clicks if key == "train"]
         pause = next((t for t, key in s.clicks if key == "pause"), None)
-        t_train, resume = trains[0], (trains[1] if len(trains) > 1 else None)
-        times = [t for t, _, _ in s.changes]
-        playing = [t for t in times if t >= t_train and (pause is None or t < pause)]
-        after = [t for t in times if resume is not None and t >= resume]
-        if pause is not None and resume is not None:
-            before = [t for t in times if pause <= t < resume]
-            pauses.append((before[-1] - pause) * 1000 if before else 0.0)
-        gaps = [
-            (b - a) * 1000
-            for part in (playing, after)
-            for a, b in zip(part, part[1:], strict=False)
-        ]
-        # a click's first frame waits for the click's own rerun: reported apart from the stalls
-        firsts += [part[0] - t for part, t in ((playing, t_train), (after, resume)) if part]
-        intervals += gaps
-        stalls.append(max(gaps, default=0.0))
-        paused_for = (resume - pause) if pause is not None and resume is not None else 0.0
-        lasts.append(times[-1] - t_train - paused_for)
-    return Result.of(
-        name,
-        len(students),
-        finished,
-        intervals,
-        stalls,
-        firsts,
-        lasts,
-        pauses,
-        cpu,
-        peak_mb,
-        errors,
-    )
+        resume = trains[1] if len(trains) > 1 else None
+        tally.add([t for t, _, _ in s.changes], trains[0], pause, resume)
+    return Result.of(name, len(students), finished, tally, cpu, peak_mb, errors)
 
 
 async def scenario(name: str, n: int, args, server: Server) -> Result:
