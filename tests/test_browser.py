@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import psutil
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from fitcore import FitConfig, train_iter
 from fitcore.i18n import catalog
@@ -52,8 +53,15 @@ def url(app_server, **query) -> str:
 
 
 def status(page) -> tuple[int, int]:
-    """(step, steps) from the status element's text."""
-    text = page.locator(".st-key-status").inner_text(timeout=LOAD_TIMEOUT_MS)
+    """(step, steps) from the status element's text.
+
+    Waits for the text: while a rerun redraws the status, a busy machine can show it empty
+    for a moment (CI, both cores busy: '' right after a Step).
+    """
+    status = page.locator(".st-key-status")
+    with contextlib.suppress(PlaywrightTimeout):  # the assert below says what was there
+        status.filter(has_text=STATUS).first.wait_for(timeout=LOAD_TIMEOUT_MS)
+    text = status.inner_text(timeout=LOAD_TIMEOUT_MS)
     m = STATUS.search(text)
     assert m, f"no 'step N / M' in the status text {text!r}"
     return int(m[1]), int(m[2])
